@@ -7,6 +7,7 @@ every chapter carries exactly this cell.
 
     python -m gancore.chapter_setup --sync     # rewrite the cell in every chapter
     python -m gancore.chapter_setup --check    # exit 1 if a chapter differs
+    python -m gancore.chapter_setup --print    # the cell, to paste into a new chapter
 """
 
 from __future__ import annotations
@@ -73,7 +74,11 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sync", action="store_true", help="rewrite stale setup cells")
     parser.add_argument("--check", action="store_true", help="exit 1 if a setup cell is stale")
+    parser.add_argument("--print", action="store_true", help="print the setup cell's source")
     args = parser.parse_args(argv)
+    if args.print:
+        print(setup_cell_source())
+        return 0
     stale = sync(check_only=not args.sync)
     for path in stale:
         print(f"{'rewrote' if args.sync else 'stale'}: {path.relative_to(ROOT)}")
