@@ -20,14 +20,16 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 SETUP_TEMPLATE = """\
-# Setup, the same in every chapter: on Colab, install gancore from the book's repository.
+# Setup (the same in every chapter): on Colab, install gancore first.
 import sys
 
 if "google.colab" in sys.modules:
     import subprocess
 
     package = "gancore @ git+{url}@{branch}"
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", package], check=True)
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "-q", package], check=True
+    )
 
 import gancore"""
 

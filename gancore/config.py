@@ -163,10 +163,8 @@ class Run:
     def finish(self) -> None:
         """Prints the wall time, so the last cell of a chapter records how long it took."""
         minutes, seconds = divmod(self.elapsed(), 60)
-        print(
-            f"Profile {self.profile} on {self.info['device']} "
-            f"({self.info['backend']} backend): finished in {int(minutes)} min {seconds:.0f} s."
-        )
+        print(f"Wall time: {int(minutes)} min {seconds:.0f} s")
+        print(f"Profile: {self.profile} | {self.info['device']} | {self.info['backend']} backend")
 
 
 def output_dir(name: str) -> Path:

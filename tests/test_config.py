@@ -55,4 +55,4 @@ def test_start_run_prints_provenance(capsys):
     assert "Device: CPU" in out and "keras 3." in out and "gancore 0." in out
     assert run.profile == "quick" and run.info["backend"] == "tensorflow"
     run.finish()
-    assert "finished in 0 min" in capsys.readouterr().out
+    assert "Wall time: 0 min" in capsys.readouterr().out

@@ -1,0 +1,127 @@
+"""The rendered site as a reader sees it: every chapter page loaded in headless Chromium.
+
+The book theme loads MathJax 3 from a CDN, which this offline machine cannot
+reach, so the test serves the same MathJax release (from the npm registry)
+next to the pages and points the pages' MathJax script at it. Everything else
+is the built site as published. Screenshots land in the test's temp folder
+(and in `$GANCORE_SCREENSHOT_DIR` when set, to look at them).
+"""
+
+import functools
+import http.server
+import os
+import re
+import shutil
+import subprocess
+import tarfile
+import threading
+from pathlib import Path
+
+import pytest
+
+from gancore import chapter_setup
+from tests.conftest import chapter_files
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
+MATHJAX_CDN = re.compile(r"https://cdn\.jsdelivr\.net/npm/mathjax@3/es5/([\w-]+\.js)")
+MATHJAX_VERSION = "3.2.2"
+
+
+@pytest.fixture(scope="session")
+def mathjax_dir(tmp_path_factory) -> Path:
+    """MathJax's es5 folder from the npm registry (cached between runs)."""
+    cache = Path.home() / ".cache" / "gancore-tests" / f"mathjax-{MATHJAX_VERSION}"
+    if not (cache / "es5" / "tex-mml-chtml.js").exists():
+        work = tmp_path_factory.mktemp("npm")
+        subprocess.run(["npm", "pack", f"mathjax@{MATHJAX_VERSION}", "--silent"], cwd=work, check=True)
+        with tarfile.open(next(work.glob("mathjax-*.tgz"))) as archive:
+            archive.extractall(work, filter="data")
+        cache.mkdir(parents=True, exist_ok=True)
+        shutil.copytree(work / "package" / "es5", cache / "es5", dirs_exist_ok=True)
+    return cache / "es5"
+
+
+@pytest.fixture(scope="session")
+def site(built_book, mathjax_dir, tmp_path_factory):
+    """Serves a copy of the built site on localhost with MathJax served locally."""
+    root = tmp_path_factory.mktemp("site") / "html"
+    shutil.copytree(built_book, root)
+    shutil.copytree(mathjax_dir, root / "_mathjax")
+    for page in root.rglob("*.html"):
+        html = page.read_text()
+        if MATHJAX_CDN.search(html):
+            local = os.path.relpath(root / "_mathjax", page.parent)
+            page.write_text(MATHJAX_CDN.sub(lambda m: f"{local}/{m.group(1)}", html))
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(root))
+    handler.log_message = lambda *args: None
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                 "--disable-background-networking", "--disable-component-update", "--no-first-run",
+                 "--disable-sync", "--disable-quic", "--window-size=1280,2000"):  # fmt: skip
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    driver.set_page_load_timeout(60)
+    yield driver
+    driver.quit()
+
+
+@pytest.fixture(scope="session")
+def screenshot_dir(tmp_path_factory) -> Path:
+    folder = os.environ.get("GANCORE_SCREENSHOT_DIR")
+    path = Path(folder) if folder else tmp_path_factory.mktemp("screenshots")
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _wait_for_mathjax(driver, timeout=30):
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    WebDriverWait(driver, timeout).until(
+        lambda d: d.execute_script(
+            "return !!(window.MathJax && MathJax.startup && MathJax.startup.promise"
+            " && (MathJax.startup.promise.then(() => { window.__mathDone = true; }),"
+            " window.__mathDone));"
+        )
+    )
+
+
+@pytest.mark.parametrize("chapter", chapter_files())
+def test_chapter_page_in_a_real_browser(site, browser, screenshot_dir, chapter):
+    browser.get(f"{site}/{chapter}.html")
+    _wait_for_mathjax(browser)
+
+    title = browser.execute_script("return document.querySelector('main h1')?.innerText || ''")
+    assert title.strip(), f"{chapter}: no title"
+
+    rendered = browser.execute_script("return document.querySelectorAll('mjx-container').length")
+    assert rendered > 0, f"{chapter}: MathJax rendered no formula"
+    text = browser.execute_script("return document.querySelector('main').innerText")
+    assert "$$" not in text and "\\begin{" not in text, f"{chapter}: raw TeX left on the page"
+
+    images = browser.execute_script(
+        "return [...document.querySelectorAll('main img')].map(i => [i.src, i.complete, i.naturalWidth]);"
+    )
+    assert images, f"{chapter}: no images"
+    broken = [src for src, complete, width in images if not complete or width == 0]
+    assert not broken, f"{chapter}: images that did not load: {broken}"
+
+    url, branch = chapter_setup.repository()
+    repo = url.split("github.com/")[1]
+    colab = f"https://colab.research.google.com/github/{repo}/blob/{branch}/{chapter}.ipynb"
+    links = browser.execute_script("return [...document.querySelectorAll('a')].map(a => a.href);")
+    assert colab in links, f"{chapter}: no Colab launch link to {colab}"
+
+    browser.save_screenshot(str(screenshot_dir / f"{Path(chapter).name}.png"))
