@@ -88,7 +88,7 @@ def seed_everything(seed: int) -> None:
     import keras
 
     random.seed(seed)
-    np.random.seed(seed)
+    np.random.seed(seed)  # noqa: NPY002 -- seeds the global state that user code draws from
     keras.utils.set_random_seed(seed)
 
 

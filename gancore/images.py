@@ -54,7 +54,9 @@ def check_images(x, value_range=TANH_RANGE, shape=None, name: str = "images", to
         `x` as a NumPy float32 array.
     """
     x = np.asarray(x)
-    want_shape = f"(batch, {', '.join(map(str, shape))})" if shape else "(batch, height, width, channels)"
+    want_shape = (
+        f"(batch, {', '.join(map(str, shape))})" if shape else "(batch, height, width, channels)"
+    )
     want_range = f" in [{value_range[0]:g}, {value_range[1]:g}]" if value_range else ""
     expected = f"Expected {name}{want_range} with shape {want_shape}."
     received = f"Received: shape={x.shape}, dtype={x.dtype}"

@@ -35,5 +35,7 @@ def built_book(tmp_path_factory) -> Path:
     )  # fmt: skip
     log = result.stdout + result.stderr
     warnings = [line for line in log.splitlines() if re.search(r"WARNING|ERROR", line)]
-    assert result.returncode == 0, "book build failed:\n" + "\n".join(warnings or log.splitlines()[-40:])
+    assert result.returncode == 0, "book build failed:\n" + "\n".join(
+        warnings or log.splitlines()[-40:]
+    )
     return out / "_build" / "html"

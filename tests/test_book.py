@@ -42,7 +42,9 @@ def test_chapter_page_shows_figures_and_math(built_book, chapter):
     assert figures, f"{chapter}: no figure from the notebook's outputs"
     for src in figures:
         if not src.startswith("data:"):
-            assert (page.parent / src).resolve().exists(), f"{chapter}: image {src} not in the build"
+            assert (page.parent / src).resolve().exists(), (
+                f"{chapter}: image {src} not in the build"
+            )
     assert re.search(r'class="math[ "]', html), f"{chapter}: no math rendered by MyST"
     assert "Profile: " in html, f"{chapter}: provenance lines missing from the outputs"
 

@@ -34,7 +34,9 @@ def mathjax_dir(tmp_path_factory) -> Path:
     cache = Path.home() / ".cache" / "gancore-tests" / f"mathjax-{MATHJAX_VERSION}"
     if not (cache / "es5" / "tex-mml-chtml.js").exists():
         work = tmp_path_factory.mktemp("npm")
-        subprocess.run(["npm", "pack", f"mathjax@{MATHJAX_VERSION}", "--silent"], cwd=work, check=True)
+        subprocess.run(
+            ["npm", "pack", f"mathjax@{MATHJAX_VERSION}", "--silent"], cwd=work, check=True
+        )
         with tarfile.open(next(work.glob("mathjax-*.tgz"))) as archive:
             archive.extractall(work, filter="data")
         cache.mkdir(parents=True, exist_ok=True)
@@ -52,7 +54,7 @@ def site(built_book, mathjax_dir, tmp_path_factory):
         html = page.read_text()
         if MATHJAX_CDN.search(html):
             local = os.path.relpath(root / "_mathjax", page.parent)
-            page.write_text(MATHJAX_CDN.sub(lambda m: f"{local}/{m.group(1)}", html))
+            page.write_text(MATHJAX_CDN.sub(lambda m, local=local: f"{local}/{m.group(1)}", html))
     handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(root))
     handler.log_message = lambda *args: None
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)

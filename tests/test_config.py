@@ -41,11 +41,13 @@ def test_seed_everything_makes_keras_and_numpy_repeat():
     import numpy as np
 
     config.seed_everything(7)
-    first = (np.random.rand(3), keras.random.normal((3,)))
+    first = (np.random.rand(3), keras.random.normal((3,)))  # noqa: NPY002
     config.seed_everything(7)
-    second = (np.random.rand(3), keras.random.normal((3,)))
+    second = (np.random.rand(3), keras.random.normal((3,)))  # noqa: NPY002
     np.testing.assert_array_equal(first[0], second[0])
-    np.testing.assert_array_equal(keras.ops.convert_to_numpy(first[1]), keras.ops.convert_to_numpy(second[1]))
+    np.testing.assert_array_equal(
+        keras.ops.convert_to_numpy(first[1]), keras.ops.convert_to_numpy(second[1])
+    )
 
 
 def test_start_run_prints_provenance(capsys):

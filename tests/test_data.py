@@ -93,7 +93,9 @@ def test_cifar10_reads_keras_pickled_batches(tmp_path, monkeypatch):
 
 def test_missing_file_in_data_dir_names_file_and_variable(tmp_path, monkeypatch):
     monkeypatch.setenv("GANCORE_DATA_DIR", str(tmp_path))
-    with pytest.raises(data.DataUnavailableError, match=r"does not hold 'mnist.npz'.*GANCORE_DATA_DIR"):
+    with pytest.raises(
+        data.DataUnavailableError, match=r"does not hold 'mnist.npz'.*GANCORE_DATA_DIR"
+    ):
         data.load_dataset("mnist", source="full")
 
 
@@ -143,7 +145,10 @@ def test_make_dataset_batches_with_fixed_size():
 
 
 def test_check_images_says_what_was_expected_and_received():
-    with pytest.raises(ValueError, match=r"Expected images in \[-1, 1\] with shape \(batch, 28, 28, 1\)\. Received: shape=\(2, 28, 28\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"Expected images in \[-1, 1\] with shape \(batch, 28, 28, 1\)\. Received: shape=\(2, 28, 28\)",
+    ):
         check_images(np.zeros((2, 28, 28)), shape=(28, 28, 1))
     with pytest.raises(ValueError, match="dtype=uint8, min=255, max=255"):
         check_images(np.full((2, 28, 28, 1), 255, np.uint8))
