@@ -1,0 +1,66 @@
+import keras
+import numpy as np
+import pytest
+
+from gancore.models import networks
+
+
+@pytest.mark.parametrize("image_shape", [(28, 28, 1), (32, 32, 3), (64, 64, 3)])
+def test_dcgan_builders_give_the_image_shape_and_one_logit(image_shape):
+    generator = networks.dcgan_generator(latent_dim=8, image_shape=image_shape, width=8)
+    discriminator = networks.dcgan_discriminator(image_shape, width=8)
+    images = generator(np.zeros((2, 8), "float32"))
+    assert tuple(images.shape) == (2, *image_shape)
+    assert tuple(discriminator(images).shape) == (2, 1)
+
+
+def test_dcgan_generator_at_64_is_the_papers_layout_for_width_128():
+    generator = networks.dcgan_generator(latent_dim=100, image_shape=(64, 64, 3), width=128)
+    transposed = [layer for layer in generator.layers if "conv2d_transpose" in layer.name]
+    assert [tuple(layer.output.shape[1:]) for layer in transposed] == [
+        (8, 8, 512),
+        (16, 16, 256),
+        (32, 32, 128),
+        (64, 64, 3),
+    ]
+
+
+def test_generator_output_is_in_tanh_range():
+    generator = networks.dcgan_generator(latent_dim=8, width=8)
+    images = np.asarray(
+        generator(np.random.default_rng(0).normal(size=(4, 8)).astype("float32") * 50)
+    )
+    assert images.min() >= -1 and images.max() <= 1
+
+
+def test_conditional_builders_take_labels():
+    generator = networks.dcgan_generator(
+        latent_dim=8, image_shape=(32, 32, 3), width=8, num_classes=10
+    )
+    discriminator = networks.dcgan_discriminator((32, 32, 3), width=8, num_classes=10)
+    labels = keras.ops.convert_to_tensor(np.array([[3], [7]], "int32"))
+    images = generator([keras.ops.zeros((2, 8)), labels])
+    assert tuple(images.shape) == (2, 32, 32, 3)
+    assert tuple(discriminator([images, labels]).shape) == (2, 1)
+
+
+def test_mlp_and_conv_builders_shapes():
+    toy = networks.mlp_generator(
+        latent_dim=4, output_shape=(2,), hidden_units=(16,), output_activation=None
+    )
+    assert tuple(toy(np.zeros((3, 4), "float32")).shape) == (3, 2)
+    assert tuple(networks.mlp_discriminator((2,), hidden_units=(16,))(np.zeros((3, 2))).shape) == (
+        3,
+        1,
+    )
+    digits = networks.mlp_generator(latent_dim=4, hidden_units=(16,))
+    assert tuple(digits(np.zeros((3, 4), "float32")).shape) == (3, 28, 28, 1)
+    assert tuple(networks.conv_discriminator(filters=(8, 16))(np.zeros((3, 28, 28, 1))).shape) == (
+        3,
+        1,
+    )
+
+
+def test_unsupported_image_size_raises_a_clear_error():
+    with pytest.raises(ValueError, match=r"size 28, 32 or 64.*Received: image_shape=\(48, 48, 3\)"):
+        networks.dcgan_generator(image_shape=(48, 48, 3))
