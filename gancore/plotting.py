@@ -122,3 +122,109 @@ def show_gif(path):
     from IPython.display import Image
 
     return Image(data=Path(path).read_bytes(), format="gif")
+
+
+def show_arrays(
+    arrays,
+    titles=None,
+    title: str | None = None,
+    cmap: str = "gray",
+    symmetric: bool = False,
+    colorbar_label: str | None = None,
+    size: float = 2.4,
+):
+    """Shows 2-D arrays (possibly of different sizes) side by side, with pixel axes.
+
+    Args:
+        arrays: a list of (h, w) arrays, e.g. an image and its pooled versions.
+        titles: one string per array (its size goes on a second line).
+        title: the figure's title.
+        cmap: matplotlib colormap.
+        symmetric: centre the colour scale on 0 (for signed values).
+        colorbar_label: draw one colorbar per panel with this label.
+        size: inches per panel.
+    """
+    from matplotlib.ticker import MaxNLocator
+
+    arrays = [np.asarray(a) for a in arrays]
+    width = (size + (0.9 if colorbar_label else 0.0)) * len(arrays)
+    fig, axes = plt.subplots(1, len(arrays), figsize=(width, size + 0.7), layout="constrained")
+    for i, (ax, array) in enumerate(zip(np.atleast_1d(axes), arrays, strict=True)):
+        limit = float(np.abs(array).max()) or 1.0
+        scale = {"vmin": -limit, "vmax": limit} if symmetric else {}
+        image = ax.imshow(array, cmap=cmap, **scale)
+        size_text = f"{array.shape[0]}x{array.shape[1]}"
+        ax.set_title(f"{titles[i]}\n{size_text}" if titles is not None else size_text, fontsize=9)
+        ax.set_xlabel("column", fontsize=8)
+        ax.tick_params(labelsize=7)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+        if i == 0:
+            ax.set_ylabel("row", fontsize=8)
+        if colorbar_label:
+            fig.colorbar(image, ax=ax, shrink=0.8).set_label(colorbar_label, fontsize=8)
+    if title:
+        fig.suptitle(title)
+    return fig
+
+
+def show_filters_and_maps(
+    kernel,
+    feature_maps=None,
+    titles=None,
+    title: str | None = None,
+    channel: int = 0,
+    annotate: bool = False,
+    size: float = 1.5,
+):
+    """Draws the filters of a conv layer and, under each, the feature map it produces.
+
+    Weights and activations use a red (positive) / blue (negative) scale centred
+    on 0, shared by all filters and by all maps, so panels compare directly.
+
+    Args:
+        kernel: (kh, kw, c_in, c_out) weights, as in `Conv2D.kernel`.
+        feature_maps: optional (h, w, c_out) or (1, h, w, c_out) outputs.
+        titles: one string per filter.
+        title: the figure's title.
+        channel: which input channel of the kernel to draw.
+        annotate: write each weight in its cell (for small hand-made filters).
+        size: inches per panel.
+    """
+    kernel = np.asarray(kernel, dtype="float32")
+    if kernel.ndim != 4:
+        raise ValueError(
+            f"Expected a kernel of shape (kh, kw, c_in, c_out). Received: shape={kernel.shape}."
+        )
+    filters = kernel[:, :, channel, :]  # (kh, kw, c_out)
+    n = filters.shape[-1]
+    rows = [("weight", filters)]
+    if feature_maps is not None:
+        maps = np.asarray(feature_maps, dtype="float32")
+        maps = maps[0] if maps.ndim == 4 else maps
+        if maps.ndim != 3 or maps.shape[-1] != n:
+            raise ValueError(
+                f"Expected feature maps of shape (h, w, {n}) for {n} filters. "
+                f"Received: shape={np.shape(feature_maps)}."
+            )
+        rows.append(("activation", maps))
+    fig, axes = plt.subplots(
+        len(rows), n, figsize=(n * size + 1.2, len(rows) * size + 0.6),
+        squeeze=False, layout="constrained",
+    )  # fmt: skip
+    for r, (label, values) in enumerate(rows):
+        limit = float(np.abs(values).max()) or 1.0
+        for i, ax in enumerate(axes[r]):
+            image = ax.imshow(values[..., i], cmap="RdBu_r", vmin=-limit, vmax=limit)
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if annotate and r == 0:
+                for (y, x), w in np.ndenumerate(values[..., i]):
+                    ax.text(x, y, f"{w:.2g}", ha="center", va="center", fontsize=7)
+        axes[r, 0].set_ylabel("filter" if r == 0 else "feature map")
+        fig.colorbar(image, ax=axes[r].tolist(), shrink=0.85).set_label(label)
+    for i, ax in enumerate(axes[0]):
+        ax.set_title(titles[i] if titles is not None else f"filter {i}", fontsize=9)
+    if title:
+        fig.suptitle(title)
+    return fig
