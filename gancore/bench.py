@@ -19,11 +19,13 @@ import argparse
 import time
 
 import keras
+import numpy as np
 
 from gancore.data import load_dataset, make_dataset
 from gancore.models import networks
 
 LATENT_DIM = 100
+REFERENCE = "dcgan (reference)"
 
 
 def _dcgan_networks(width: int):
@@ -59,27 +61,22 @@ MODELS = {
 }
 
 
-def _time_fit(model, dataset, seconds, batch_size, steps_per_execution):
-    """(warm-up seconds, images/s) of `model.fit` on `dataset`.
+def fit_runner(model, dataset):
+    """`run(steps)`: trains `model` for `steps` batches with `fit`, returns the seconds taken."""
 
-    Warm-up: the first fit call, which traces and compiles. Then a short probe
-    sizes one timed fit call of about `seconds`, a whole number of executions.
+    def run(steps):
+        start = time.perf_counter()
+        model.fit(dataset, epochs=1, steps_per_epoch=steps, verbose=0)
+        return time.perf_counter() - start
+
+    return run
+
+
+def reference_dcgan_runner(dataset, width, batch_size):
+    """The same DCGAN trained the way most tutorials write it: two tapes in a `tf.function`.
+
+    Returns `run(steps)` like `fit_runner`.
     """
-    chunk = steps_per_execution
-    start = time.perf_counter()
-    model.fit(dataset, epochs=1, steps_per_epoch=2 * chunk, verbose=0)
-    warmup = time.perf_counter() - start
-    start = time.perf_counter()
-    model.fit(dataset, epochs=1, steps_per_epoch=2 * chunk, verbose=0)
-    per_step = (time.perf_counter() - start) / (2 * chunk)
-    steps = chunk * max(2, round(seconds / per_step / chunk))
-    start = time.perf_counter()
-    model.fit(dataset, epochs=1, steps_per_epoch=steps, verbose=0)
-    return warmup, steps * batch_size / (time.perf_counter() - start)
-
-
-def reference_dcgan_loop(dataset, width, seconds, batch_size, warmup_steps=8):
-    """The same DCGAN trained the way most tutorials write it: two tapes in a `tf.function`."""
     import tensorflow as tf
 
     generator, discriminator = _dcgan_networks(width)
@@ -108,60 +105,82 @@ def reference_dcgan_loop(dataset, width, seconds, batch_size, warmup_steps=8):
         return d_loss, g_loss
 
     batches = iter(dataset.repeat())
-    start = time.perf_counter()
-    float(train_step(next(batches))[0])  # the first call traces the function
-    warmup = time.perf_counter() - start
-    start = time.perf_counter()
-    for _ in range(warmup_steps):
-        losses = train_step(next(batches))
-    float(losses[0])
-    steps = max(4, round(seconds / ((time.perf_counter() - start) / warmup_steps)))
-    start = time.perf_counter()
-    for _ in range(steps):
-        losses = train_step(next(batches))
-    float(losses[0])  # wait for the last step
-    return warmup, steps * batch_size / (time.perf_counter() - start)
+
+    def run(steps):
+        start = time.perf_counter()
+        for _ in range(steps):
+            losses = train_step(next(batches))
+        float(losses[0])  # wait for the last step to finish
+        return time.perf_counter() - start
+
+    return run
 
 
-def run(models, seconds, batch_size, width, steps_per_execution):
+def measure(runners, seconds, batch_size, chunk, rounds=5):
+    """Warm-up seconds and median images/s of each runner, timed in alternating rounds.
+
+    Alternating the runners round by round makes their ratio robust to other
+    load on the machine, which shifts all of them alike.
+    """
+    warmups = {name: run(chunk) for name, run in runners.items()}  # traces and compiles
+    per_step = {name: run(chunk) / chunk for name, run in runners.items()}
+    steps = {
+        name: chunk * max(1, round(seconds / rounds / per_step[name] / chunk)) for name in runners
+    }
+    speeds = {name: [] for name in runners}
+    for _ in range(rounds):
+        for name, run in runners.items():
+            speeds[name].append(steps[name] * batch_size / run(steps[name]))
+    return {name: (warmups[name], float(np.median(speeds[name]))) for name in runners}
+
+
+def run(models, seconds, batch_size, width, jit_compile, steps_per_execution):
     """Benchmarks `models`; returns rows of (name, config, warm-up s, images/s)."""
     data = load_dataset("mnist", source="sample", verbose=False)
     unit = load_dataset("mnist", source="sample", value_range=(0, 1), verbose=False)
+    config = f"fit, jit_compile={jit_compile}, steps_per_execution={steps_per_execution}"
     rows = []
     for name in models:
         build, value_range, labelled = MODELS[name]
         x = data.x_train if value_range == "tanh" else unit.x_train
-        dataset = make_dataset(x, data.y_train if labelled else None, batch_size=batch_size).repeat()
+        dataset = make_dataset(x, data.y_train if labelled else None, batch_size=batch_size)
         model = build(width)
-        model.compile(jit_compile=True, steps_per_execution=steps_per_execution)
-        config = f"fit, XLA, steps_per_execution={steps_per_execution}"
-        rows.append((name, config, *_time_fit(model, dataset, seconds, batch_size, steps_per_execution)))
-        print(f"{name:>18}  {config:<38} warm-up {rows[-1][2]:6.1f} s  {rows[-1][3]:8.1f} images/s")
+        model.compile(jit_compile=jit_compile, steps_per_execution=steps_per_execution)
+        runners = {name: fit_runner(model, dataset.repeat())}
         if name == "dcgan":
-            dataset = make_dataset(data.x_train, batch_size=batch_size)
-            ref = reference_dcgan_loop(dataset, width, seconds, batch_size)
-            rows.append(("dcgan (reference)", "tf.GradientTape loop in tf.function", *ref))
-            print(f"{rows[-1][0]:>18}  {rows[-1][1]:<38} warm-up {ref[0]:6.1f} s  {ref[1]:8.1f} images/s")
+            runners[REFERENCE] = reference_dcgan_runner(dataset, width, batch_size)
+        results = measure(runners, seconds, batch_size, chunk=max(4, steps_per_execution))
+        for runner, (warmup, speed) in results.items():
+            label = "tf.GradientTape loop in tf.function" if runner == REFERENCE else config
+            rows.append((runner, label, warmup, speed))
+            print(f"{runner:>18}  {label:<48} warm-up {warmup:6.1f} s  {speed:8.1f} images/s")
     return rows
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description="Training throughput of gancore's models.")
-    parser.add_argument("--models", default=",".join(MODELS), help="comma-separated: " + ", ".join(MODELS))
+    parser.add_argument(
+        "--models", default=",".join(MODELS), help="comma-separated: " + ", ".join(MODELS)
+    )
     parser.add_argument("--seconds", type=float, default=20.0, help="timed seconds per model")
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--width", type=int, default=64, help="DCGAN filter width")
     parser.add_argument("--steps-per-execution", type=int, default=8)
+    parser.add_argument("--jit-compile", choices=["true", "false"], default="false",
+                        help="XLA; measured slower than graph mode on this CPU for these nets")  # fmt: skip
     args = parser.parse_args(argv)
     models = [m.strip() for m in args.models.split(",") if m.strip()]
     unknown = sorted(set(models) - set(MODELS))
     if unknown:
         parser.error(f"unknown model(s) {unknown}; expected some of {sorted(MODELS)}")
-    print(f"backend {keras.backend.backend()}, batch {args.batch_size}, {args.seconds:g} s per model")
-    rows = run(models, args.seconds, args.batch_size, args.width, args.steps_per_execution)
+    print(
+        f"backend {keras.backend.backend()}, batch {args.batch_size}, {args.seconds:g} s per model"
+    )
+    jit = args.jit_compile == "true"
+    rows = run(models, args.seconds, args.batch_size, args.width, jit, args.steps_per_execution)
     speed = {name: ips for name, _, _, ips in rows}
     if "dcgan" in speed:
-        print(f"DCGAN speed-up vs reference loop: {speed['dcgan'] / speed['dcgan (reference)']:.2f}x")
+        print(f"DCGAN speed-up vs reference loop: {speed['dcgan'] / speed[REFERENCE]:.2f}x")
     return rows
 
 
