@@ -1,0 +1,31 @@
+import json
+
+import numpy as np
+import pytest
+
+from gancore import config, runs
+from gancore.models import networks
+from gancore.models.gan import GAN
+
+
+def test_saved_model_and_record_load_back(tmp_path, monkeypatch):
+    monkeypatch.setenv("GANCORE_OUTPUT_DIR", str(tmp_path))
+    run = config.start_run("quick", seed=0, verbose=False)
+    gan = GAN(networks.dcgan_generator(8, width=4), networks.dcgan_discriminator(width=4))
+    gan.compile()
+    path = runs.save_trained(
+        gan, "tiny", run=run, chapter="99_test", train_seconds=2.0, images_seen=100, epochs=1
+    )
+    assert path == tmp_path / "trained" / "tiny.keras"
+    record = json.loads((tmp_path / "trained" / "tiny.json").read_text())
+    assert record["images_per_second"] == 50.0 and record["profile"] == "quick"
+    assert record["epochs"] == 1 and record["class"] == "GAN"
+    loaded, record = runs.load_trained("tiny")
+    np.testing.assert_allclose(loaded.generate(4, seed=1), gan.generate(4, seed=1), atol=1e-6)
+
+
+def test_missing_model_names_the_folder(tmp_path, monkeypatch):
+    monkeypatch.setenv("GANCORE_OUTPUT_DIR", str(tmp_path))
+    assert runs.trained_record("absent") is None
+    with pytest.raises(FileNotFoundError, match="No trained model 'absent'.*run the chapter"):
+        runs.load_trained("absent")
