@@ -34,11 +34,13 @@ def nearest_training_images(images, train, batch_size: int = 256) -> Neighbours:
     """
     images = check_images(images, TANH_RANGE, name="query images")
     train = check_images(train, TANH_RANGE, shape=images.shape[1:], name="training images")
-    flat_train = train.reshape(len(train), -1)
+    flat_train = train.reshape(len(train), -1).astype(
+        "float64"
+    )  # float64: |q|^2 - 2q.t + |t|^2 cancels
     train_sq = np.sum(flat_train**2, axis=1)  # (m,)
     distances, indices = [], []
     for start in range(0, len(images), batch_size):
-        q = images[start : start + batch_size].reshape(-1, flat_train.shape[1])
+        q = images[start : start + batch_size].reshape(-1, flat_train.shape[1]).astype("float64")
         # |q - t|^2 = |q|^2 - 2 q.t + |t|^2, for every pair at once: (batch, m)
         sq = np.sum(q**2, axis=1, keepdims=True) - 2.0 * q @ flat_train.T + train_sq[None]
         best = np.argmin(sq, axis=1)
