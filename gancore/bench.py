@@ -21,44 +21,10 @@ import time
 import keras
 import numpy as np
 
+from gancore import zoo
 from gancore.data import load_dataset, make_dataset
-from gancore.models import networks
 
-LATENT_DIM = 100
 REFERENCE = "dcgan (reference)"
-
-
-def _dcgan_networks(width: int):
-    generator = networks.dcgan_generator(LATENT_DIM, (28, 28, 1), width=width)
-    discriminator = networks.dcgan_discriminator((28, 28, 1), width=width)
-    return generator, discriminator
-
-
-def build_dcgan(width):
-    from gancore.models.gan import GAN
-
-    return GAN(*_dcgan_networks(width), latent_dim=LATENT_DIM)
-
-
-def build_conditional_dcgan(width):
-    from gancore.models.gan import ConditionalGAN
-
-    generator = networks.dcgan_generator(LATENT_DIM, (28, 28, 1), width=width, num_classes=10)
-    discriminator = networks.dcgan_discriminator((28, 28, 1), width=width, num_classes=10)
-    return ConditionalGAN(generator, discriminator)
-
-
-def build_vae(width):
-    from gancore.models.vae import VAE, build_decoder, build_encoder
-
-    return VAE(build_encoder(latent_dim=16), build_decoder(latent_dim=16))
-
-
-MODELS = {
-    "dcgan": (build_dcgan, "tanh", False),
-    "conditional_dcgan": (build_conditional_dcgan, "tanh", True),
-    "vae": (build_vae, "unit", False),
-}
 
 
 def fit_runner(model, dataset):
@@ -79,14 +45,15 @@ def reference_dcgan_runner(dataset, width, batch_size):
     """
     import tensorflow as tf
 
-    generator, discriminator = _dcgan_networks(width)
+    reference = zoo.dcgan(width)  # the same two networks as gancore's DCGAN
+    generator, discriminator = reference.generator, reference.discriminator
     g_opt = keras.optimizers.Adam(2e-4, beta_1=0.5)
     d_opt = keras.optimizers.Adam(2e-4, beta_1=0.5)
     bce = keras.losses.BinaryCrossentropy(from_logits=True)
 
     @tf.function
     def train_step(images):
-        noise = tf.random.normal([batch_size, LATENT_DIM])
+        noise = tf.random.normal([batch_size, zoo.LATENT_DIM])
         with tf.GradientTape() as d_tape:
             fake = generator(noise, training=True)
             real_logits = discriminator(images, training=True)
@@ -96,7 +63,7 @@ def reference_dcgan_runner(dataset, width, batch_size):
             )
         d_grads = d_tape.gradient(d_loss, discriminator.trainable_variables)
         d_opt.apply_gradients(zip(d_grads, discriminator.trainable_variables, strict=True))
-        noise = tf.random.normal([batch_size, LATENT_DIM])
+        noise = tf.random.normal([batch_size, zoo.LATENT_DIM])
         with tf.GradientTape() as g_tape:
             fake_logits = discriminator(generator(noise, training=True), training=True)
             g_loss = bce(tf.ones_like(fake_logits), fake_logits)
@@ -136,16 +103,16 @@ def measure(runners, seconds, batch_size, chunk, rounds=5):
 
 def run(models, seconds, batch_size, width, jit_compile, steps_per_execution):
     """Benchmarks `models`; returns rows of (name, config, warm-up s, images/s)."""
-    data = load_dataset("mnist", source="sample", verbose=False)
-    unit = load_dataset("mnist", source="sample", value_range=(0, 1), verbose=False)
     config = f"fit, jit_compile={jit_compile}, steps_per_execution={steps_per_execution}"
     rows = []
     for name in models:
-        build, value_range, labelled = MODELS[name]
-        x = data.x_train if value_range == "tanh" else unit.x_train
-        dataset = make_dataset(x, data.y_train if labelled else None, batch_size=batch_size)
-        model = build(width)
-        model.compile(jit_compile=jit_compile, steps_per_execution=steps_per_execution)
+        recipe = zoo.RECIPES[name]
+        data = load_dataset("mnist", source="sample", value_range=recipe.value_range, verbose=False)
+        labels = data.y_train if recipe.labelled else None
+        dataset = make_dataset(data.x_train, labels, batch_size=batch_size)
+        model = recipe.compile(
+            recipe.build(width), jit_compile=jit_compile, steps_per_execution=steps_per_execution
+        )
         runners = {name: fit_runner(model, dataset.repeat())}
         if name == "dcgan":
             runners[REFERENCE] = reference_dcgan_runner(dataset, width, batch_size)
@@ -159,9 +126,8 @@ def run(models, seconds, batch_size, width, jit_compile, steps_per_execution):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description="Training throughput of gancore's models.")
-    parser.add_argument(
-        "--models", default=",".join(MODELS), help="comma-separated: " + ", ".join(MODELS)
-    )
+    names = list(zoo.RECIPES)
+    parser.add_argument("--models", default=",".join(names), help=", ".join(names))
     parser.add_argument("--seconds", type=float, default=20.0, help="timed seconds per model")
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--width", type=int, default=64, help="DCGAN filter width")
@@ -170,9 +136,9 @@ def main(argv=None):
                         help="XLA; measured slower than graph mode on this CPU for these nets")  # fmt: skip
     args = parser.parse_args(argv)
     models = [m.strip() for m in args.models.split(",") if m.strip()]
-    unknown = sorted(set(models) - set(MODELS))
+    unknown = sorted(set(models) - set(names))
     if unknown:
-        parser.error(f"unknown model(s) {unknown}; expected some of {sorted(MODELS)}")
+        parser.error(f"unknown model(s) {unknown}; expected some of {names}")
     print(
         f"backend {keras.backend.backend()}, batch {args.batch_size}, {args.seconds:g} s per model"
     )

@@ -1,0 +1,134 @@
+"""Every model the book compares, built the way its chapter builds it.
+
+The evaluation chapter retrains a model from here when no chapter has saved
+it, and `gancore.bench` times them. Each builder returns a compiled model;
+`Recipe` says which data it trains on.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+
+import keras
+import numpy as np
+
+from gancore.images import TANH_RANGE, UNIT_RANGE
+from gancore.models import networks
+
+LATENT_DIM = 100
+
+
+def mlp_gan(width: int = 64):
+    """Chapter 3: an MLP generator against a convolutional discriminator."""
+    from gancore.models.gan import GAN
+
+    generator = networks.mlp_generator(LATENT_DIM, hidden_units=(4 * width, 8 * width))
+    return GAN(generator, networks.conv_discriminator(filters=(width, 2 * width)))
+
+
+def dcgan(width: int = 64):
+    """Chapter 4: the DCGAN (transposed convolutions, BatchNorm, LeakyReLU)."""
+    from gancore.models.gan import GAN
+
+    generator = networks.dcgan_generator(LATENT_DIM, width=width)
+    return GAN(generator, networks.dcgan_discriminator(width=width))
+
+
+def conditional_dcgan(width: int = 64):
+    """Chapter 4: the DCGAN with the class label fed to both networks."""
+    from gancore.models.gan import ConditionalGAN
+
+    generator = networks.dcgan_generator(LATENT_DIM, width=width, num_classes=10)
+    discriminator = networks.dcgan_discriminator(width=width, num_classes=10)
+    return ConditionalGAN(generator, discriminator)
+
+
+def _wgan(penalty: str, width: int):
+    from gancore.models.wgan import WGAN
+
+    generator = networks.dcgan_generator(LATENT_DIM, width=width)
+    critic = networks.dcgan_discriminator(width=width, batch_norm=False, name="critic")
+    return WGAN(generator, critic, penalty=penalty)
+
+
+def wgan_clip(width: int = 64):
+    """Chapter 5: WGAN with weight clipping."""
+    return _wgan("clip", width)
+
+
+def wgan_gp(width: int = 64):
+    """Chapter 5: WGAN with the gradient penalty."""
+    return _wgan("gp", width)
+
+
+def _vae(beta: float, num_classes: int | None, latent_dim: int = 16):
+    from gancore.models.vae import VAE, ConditionalVAE, build_decoder, build_encoder
+
+    if num_classes:
+        encoder = build_encoder(latent_dim, num_classes=num_classes)
+        decoder = build_decoder(latent_dim, num_classes=num_classes)
+        return ConditionalVAE(encoder, decoder, num_classes=num_classes, beta=beta, seed=0)
+    return VAE(build_encoder(latent_dim), build_decoder(latent_dim), beta=beta, seed=0)
+
+
+def vae(width: int = 64):
+    """Chapter 6: the VAE, latent dimension 16."""
+    return _vae(1.0, None)
+
+
+def beta_vae(width: int = 64):
+    """Chapter 6: the beta-VAE with beta = 4."""
+    return _vae(4.0, None)
+
+
+def cvae(width: int = 64):
+    """Chapter 6: the conditional VAE."""
+    return _vae(1.0, 10)
+
+
+@dataclasses.dataclass(frozen=True)
+class Recipe:
+    """How to build and feed one of the book's models."""
+
+    name: str
+    chapter: str
+    build: Callable[[int], keras.Model]  # width -> uncompiled model
+    value_range: tuple  # the range its training images must be in
+    labelled: bool  # whether fit takes (images, labels)
+    optimizer: Callable[[], keras.optimizers.Optimizer] | None = None  # for `compile(optimizer=)`
+
+    def compile(self, model, **kwargs):
+        """Compiles with the chapter's optimizers (GANs choose their own defaults)."""
+        if self.optimizer is None:
+            model.compile(**kwargs)
+        else:
+            model.compile(optimizer=self.optimizer(), **kwargs)
+        return model
+
+
+def _adam():
+    return keras.optimizers.Adam(1e-3)
+
+
+RECIPES = {
+    r.name: r
+    for r in [
+        Recipe("mlp_gan", "03_gan_theory", mlp_gan, TANH_RANGE, False),
+        Recipe("dcgan", "04_dcgan", dcgan, TANH_RANGE, False),
+        Recipe("conditional_dcgan", "04_dcgan", conditional_dcgan, TANH_RANGE, True),
+        Recipe("wgan_clip", "05_wgan", wgan_clip, TANH_RANGE, False),
+        Recipe("wgan_gp", "05_wgan", wgan_gp, TANH_RANGE, False),
+        Recipe("vae", "06_vae", vae, UNIT_RANGE, False, _adam),
+        Recipe("beta_vae", "06_vae", beta_vae, UNIT_RANGE, False, _adam),
+        Recipe("cvae", "06_vae", cvae, UNIT_RANGE, True, _adam),
+    ]
+}
+
+
+def samples_in_tanh_range(model, n: int, seed: int = 0) -> np.ndarray:
+    """`n` samples of any of the book's models as images in [-1, 1] (VAEs decode to [0, 1])."""
+    images = model.generate(n, seed=seed)
+    if hasattr(model, "decoder"):  # a VAE: Bernoulli means in [0, 1]
+        images = images * 2.0 - 1.0
+    return np.asarray(images, dtype="float32")
