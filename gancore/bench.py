@@ -109,14 +109,15 @@ def run(models, seconds, batch_size, width, jit_compile, steps_per_execution):
         recipe = zoo.RECIPES[name]
         data = load_dataset("mnist", source="sample", value_range=recipe.value_range, verbose=False)
         labels = data.y_train if recipe.labelled else None
-        dataset = make_dataset(data.x_train, labels, batch_size=batch_size)
+        batch = batch_size or recipe.batch_size
+        dataset = make_dataset(data.x_train, labels, batch_size=batch)
         model = recipe.compile(
             recipe.build(width), jit_compile=jit_compile, steps_per_execution=steps_per_execution
         )
         runners = {name: fit_runner(model, dataset.repeat())}
         if name == "dcgan":
-            runners[REFERENCE] = reference_dcgan_runner(dataset, width, batch_size)
-        results = measure(runners, seconds, batch_size, chunk=max(4, steps_per_execution))
+            runners[REFERENCE] = reference_dcgan_runner(dataset, width, batch)
+        results = measure(runners, seconds, batch, chunk=max(4, steps_per_execution))
         for runner, (warmup, speed) in results.items():
             label = "tf.GradientTape loop in tf.function" if runner == REFERENCE else config
             rows.append((runner, label, warmup, speed))
@@ -129,7 +130,7 @@ def main(argv=None):
     names = list(zoo.RECIPES)
     parser.add_argument("--models", default=",".join(names), help=", ".join(names))
     parser.add_argument("--seconds", type=float, default=20.0, help="timed seconds per model")
-    parser.add_argument("--batch-size", type=int, default=128)
+    parser.add_argument("--batch-size", type=int, help="default: each model's chapter batch")
     parser.add_argument("--width", type=int, default=64, help="DCGAN filter width")
     parser.add_argument("--steps-per-execution", type=int, default=8)
     parser.add_argument("--jit-compile", choices=["true", "false"], default="false",
@@ -140,7 +141,7 @@ def main(argv=None):
     if unknown:
         parser.error(f"unknown model(s) {unknown}; expected some of {names}")
     print(
-        f"backend {keras.backend.backend()}, batch {args.batch_size}, {args.seconds:g} s per model"
+        f"backend {keras.backend.backend()}, {args.seconds:g} s per model, images/s after warm-up"
     )
     jit = args.jit_compile == "true"
     rows = run(models, args.seconds, args.batch_size, args.width, jit, args.steps_per_execution)

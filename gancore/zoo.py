@@ -96,6 +96,7 @@ class Recipe:
     build: Callable[[int], keras.Model]  # width -> uncompiled model
     value_range: tuple  # the range its training images must be in
     labelled: bool  # whether fit takes (images, labels)
+    batch_size: int = 128  # a WGAN step splits its batch into n_critic critic batches
     optimizer: Callable[[], keras.optimizers.Optimizer] | None = None  # for `compile(optimizer=)`
 
     def compile(self, model, **kwargs):
@@ -117,11 +118,11 @@ RECIPES = {
         Recipe("mlp_gan", "03_gan_theory", mlp_gan, TANH_RANGE, False),
         Recipe("dcgan", "04_dcgan", dcgan, TANH_RANGE, False),
         Recipe("conditional_dcgan", "04_dcgan", conditional_dcgan, TANH_RANGE, True),
-        Recipe("wgan_clip", "05_wgan", wgan_clip, TANH_RANGE, False),
-        Recipe("wgan_gp", "05_wgan", wgan_gp, TANH_RANGE, False),
-        Recipe("vae", "06_vae", vae, UNIT_RANGE, False, _adam),
-        Recipe("beta_vae", "06_vae", beta_vae, UNIT_RANGE, False, _adam),
-        Recipe("cvae", "06_vae", cvae, UNIT_RANGE, True, _adam),
+        Recipe("wgan_clip", "05_wgan", wgan_clip, TANH_RANGE, False, batch_size=5 * 64),
+        Recipe("wgan_gp", "05_wgan", wgan_gp, TANH_RANGE, False, batch_size=5 * 64),
+        Recipe("vae", "06_vae", vae, UNIT_RANGE, False, optimizer=_adam),
+        Recipe("beta_vae", "06_vae", beta_vae, UNIT_RANGE, False, optimizer=_adam),
+        Recipe("cvae", "06_vae", cvae, UNIT_RANGE, True, optimizer=_adam),
     ]
 }
 
