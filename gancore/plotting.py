@@ -228,3 +228,61 @@ def show_filters_and_maps(
     if title:
         fig.suptitle(title)
     return fig
+
+
+def plot_confusion_matrix(
+    labels, predicted, class_names=None, title: str = "Confusion matrix", size: float = 5.5
+):
+    """Counts of (true class, predicted class) pairs; off-diagonal cells are the mistakes.
+
+    Args:
+        labels: (n,) true integer classes.
+        predicted: (n,) predicted integer classes.
+        class_names: tick labels (default: the class numbers).
+        title: the figure's title.
+        size: inches per side.
+    """
+    labels, predicted = np.asarray(labels).reshape(-1), np.asarray(predicted).reshape(-1)
+    k = len(class_names) if class_names is not None else int(max(labels.max(), predicted.max())) + 1
+    counts = np.zeros((k, k), dtype=int)
+    np.add.at(counts, (labels, predicted), 1)
+    names = list(class_names) if class_names is not None else [str(i) for i in range(k)]
+    fig, ax = plt.subplots(figsize=(size, size))
+    # Log colour scale: the diagonal holds ~1000s, the mistakes single digits.
+    ax.imshow(np.log1p(counts), cmap="Blues")
+    for (i, j), count in np.ndenumerate(counts):
+        if count:
+            light = np.log1p(count) > 0.6 * np.log1p(counts.max())
+            ax.text(j, i, str(count), ha="center", va="center", fontsize=7,
+                    color="white" if light else "black")  # fmt: skip
+    ax.set_xticks(range(k), names, rotation=45 if max(map(len, names)) > 2 else 0, ha="right")
+    ax.set_yticks(range(k), names)
+    ax.set(title=title, xlabel="predicted class", ylabel="true class")
+    fig.tight_layout()
+    return fig
+
+
+def show_filters(kernel, title: str = "First-layer filters", ncols: int = 8, size: float = 0.9):
+    """Shows convolution filters, kernel shape (kh, kw, in_channels, filters).
+
+    Single-channel filters are drawn in a diverging colour map (red positive,
+    blue negative, white zero, one scale for all); RGB filters are each
+    stretched to [0, 1] and drawn in colour.
+    """
+    kernel = np.asarray(kernel)
+    n = kernel.shape[-1]
+    nrows = math.ceil(n / ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(ncols * size, nrows * size + 0.5))
+    limit = np.abs(kernel).max()
+    for i, ax in enumerate(np.atleast_1d(axes).ravel()):
+        ax.axis("off")
+        if i >= n:
+            continue
+        w = kernel[..., i]  # (kh, kw, in_channels)
+        if w.shape[-1] == 1:
+            ax.imshow(w[..., 0], cmap="RdBu_r", vmin=-limit, vmax=limit)
+        else:
+            ax.imshow((w - w.min()) / (w.max() - w.min() + 1e-12))
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
