@@ -15,7 +15,9 @@ import numpy as np
 from gancore.images import TANH_RANGE, to_unit_range
 
 
-def image_grid(images, ncols: int | None = None, value_range=TANH_RANGE, pad: int = 1) -> np.ndarray:
+def image_grid(
+    images, ncols: int | None = None, value_range=TANH_RANGE, pad: int = 1
+) -> np.ndarray:
     """Tiles a batch (n, h, w, c) into one image (H, W, c) in [0, 1], with `pad` pixels between."""
     images = to_unit_range(images, value_range)
     if images.ndim == 3:
@@ -227,6 +229,58 @@ def show_filters_and_maps(
         ax.set_title(titles[i] if titles is not None else f"filter {i}", fontsize=9)
     if title:
         fig.suptitle(title)
+    return fig
+
+
+def plot_latent_space(z, labels, class_names=None, title: str = "Latent space", size: float = 5.0):
+    """Scatter of 2-D latent codes (n, 2), one colour per class, e.g. a test set's encoder means.
+
+    Args:
+        z: (n, 2) codes; only the first two coordinates are drawn.
+        labels: (n,) integer classes, used for the colours and the legend.
+        class_names: names of the classes for the legend (default: the integers).
+        title: the figure's title.
+        size: inches per side.
+    """
+    z, labels = np.asarray(z), np.asarray(labels).reshape(-1)
+    classes = np.unique(labels)
+    colours = plt.get_cmap("tab10" if len(classes) <= 10 else "tab20")
+    fig, ax = plt.subplots(figsize=(size + 1.2, size))
+    for i, c in enumerate(classes):
+        chosen = labels == c
+        name = class_names[c] if class_names is not None else str(c)
+        ax.scatter(*z[chosen, :2].T, s=3, alpha=0.6, color=colours(i), label=name, rasterized=True)
+    ax.set(title=title, xlabel="$z_1$", ylabel="$z_2$", aspect="equal")
+    ax.grid(alpha=0.3)
+    ax.legend(title="class", markerscale=4, loc="center left", bbox_to_anchor=(1.0, 0.5))
+    fig.tight_layout()
+    return fig
+
+
+def show_latent_grid(
+    decode, n: int = 15, limit: float = 2.0, title: str = "Decoded latent grid", size: float = 5.0
+):
+    """Decodes an n x n grid of 2-D codes in [-limit, limit]^2 and shows it with z axes.
+
+    Args:
+        decode: a function (m, 2) codes -> (m, h, w, c) images in [0, 1],
+            e.g. a VAE's `decode`.
+        n: points per axis.
+        limit: the grid spans [-limit, limit] on both axes (the prior's
+            +-2 standard deviations by default).
+        title: the figure's title.
+        size: inches per side.
+    """
+    values = np.linspace(-limit, limit, n, dtype="float32")
+    z1, z2 = np.meshgrid(values, values[::-1])  # rows from top (z2 = +limit) to bottom
+    images = np.asarray(decode(np.stack([z1.ravel(), z2.ravel()], axis=1)))
+    grid = image_grid(images, ncols=n, value_range=(0.0, 1.0), pad=0)
+    fig, ax = plt.subplots(figsize=(size, size))
+    half = limit / (n - 1)  # each image is centred on its code
+    extent = (-limit - half, limit + half, -limit - half, limit + half)
+    ax.imshow(grid[..., 0] if grid.shape[-1] == 1 else grid, cmap="gray", extent=extent)
+    ax.set(title=title, xlabel="$z_1$", ylabel="$z_2$")
+    fig.tight_layout()
     return fig
 
 
