@@ -73,11 +73,12 @@ def mlp_generator(
     output_shape=(28, 28, 1),
     hidden_units=(256, 512, 1024),
     output_activation: str | None = "tanh",
+    batch_norm: bool = False,
     num_classes: int | None = None,
     embedding_dim: int = 16,
     name: str = "mlp_generator",
 ) -> keras.Model:
-    """A dense generator: z -> hidden layers (LeakyReLU) -> `output_shape`.
+    """A dense generator: z -> hidden layers ([BatchNorm,] LeakyReLU) -> `output_shape`.
 
     Args:
         latent_dim: size of the noise vector $z$.
@@ -85,6 +86,8 @@ def mlp_generator(
         hidden_units: widths of the hidden layers.
         output_activation: `tanh` for images in [-1, 1], `None` for
             unbounded data such as 2-D toy points.
+        batch_norm: BatchNorm before every hidden activation. It keeps a
+            dense MNIST generator from collapsing onto one image early on.
         num_classes: if set, the generator also takes integer labels.
         embedding_dim: size of the label embedding.
         name: the model's name.
@@ -92,7 +95,9 @@ def mlp_generator(
     noise = keras.Input(shape=(latent_dim,), name="noise")
     inputs, x = _with_label(noise, num_classes, embedding_dim)
     for units in hidden_units:
-        x = layers.Dense(units)(x)
+        x = layers.Dense(units, use_bias=not batch_norm)(x)  # BatchNorm's beta is the bias
+        if batch_norm:
+            x = layers.BatchNormalization()(x)
         x = layers.LeakyReLU(0.2)(x)
     x = layers.Dense(math.prod(output_shape), activation=output_activation)(x)
     outputs = layers.Reshape(tuple(output_shape))(x)

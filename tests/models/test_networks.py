@@ -61,6 +61,17 @@ def test_mlp_and_conv_builders_shapes():
     )
 
 
+def test_mlp_generator_batch_norm_adds_one_normalisation_per_hidden_layer():
+    plain = networks.mlp_generator(latent_dim=4, hidden_units=(16, 8))
+    normed = networks.mlp_generator(latent_dim=4, hidden_units=(16, 8), batch_norm=True)
+    norms = [layer for layer in normed.layers if isinstance(layer, keras.layers.BatchNormalization)]
+    assert len(norms) == 2
+    assert not any(isinstance(layer, keras.layers.BatchNormalization) for layer in plain.layers)
+    # Without the hidden biases (BatchNorm's beta replaces them), with 2 x 2 BatchNorm vectors per layer.
+    assert normed.count_params() == plain.count_params() - (16 + 8) + 4 * (16 + 8)
+    assert tuple(normed(np.zeros((3, 4), "float32")).shape) == (3, 28, 28, 1)
+
+
 def test_unsupported_image_size_raises_a_clear_error():
     with pytest.raises(ValueError, match=r"size 28, 32 or 64.*Received: image_shape=\(48, 48, 3\)"):
         networks.dcgan_generator(image_shape=(48, 48, 3))
