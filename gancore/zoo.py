@@ -23,8 +23,9 @@ def mlp_gan(width: int = 64):
     """Chapter 3: an MLP generator against a convolutional discriminator."""
     from gancore.models.gan import GAN
 
-    generator = networks.mlp_generator(LATENT_DIM, hidden_units=(4 * width, 8 * width))
-    return GAN(generator, networks.conv_discriminator(filters=(width, 2 * width)))
+    hidden = (4 * width, 8 * width, 16 * width)  # 256-512-1024 at the chapter's width 64
+    generator = networks.mlp_generator(LATENT_DIM, hidden_units=hidden, batch_norm=True)
+    return GAN(generator, networks.conv_discriminator(filters=(width // 2, width)))
 
 
 def dcgan(width: int = 64):
