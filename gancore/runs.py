@@ -76,4 +76,6 @@ def load_trained(name: str):
             f"No trained model {name!r} in {folder}: run the chapter that trains it first "
             "(with the same GANCORE_OUTPUT_DIR)."
         )
+    import gancore.models  # noqa: F401  registers the model classes the file names
+
     return keras.models.load_model(folder / f"{name}.keras", safe_mode=True), record

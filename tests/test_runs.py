@@ -29,3 +29,23 @@ def test_missing_model_names_the_folder(tmp_path, monkeypatch):
     assert runs.trained_record("absent") is None
     with pytest.raises(FileNotFoundError, match="No trained model 'absent'.*run the chapter"):
         runs.load_trained("absent")
+
+
+def test_a_fresh_process_loads_every_model_family(tmp_path, monkeypatch):
+    import subprocess
+    import sys
+
+    from gancore import zoo
+
+    monkeypatch.setenv("GANCORE_OUTPUT_DIR", str(tmp_path))
+    run = config.start_run("quick", seed=0, verbose=False)
+    for name in ("wgan_gp", "cvae"):
+        recipe = zoo.RECIPES[name]
+        model = recipe.compile(recipe.build(8))
+        runs.save_trained(model, name, run=run, chapter="99", train_seconds=1, images_seen=1)
+    code = (
+        "from gancore import runs; "
+        "print(*(type(runs.load_trained(n)[0]).__name__ for n in ('wgan_gp', 'cvae')))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.stdout.split() == ["WGAN", "ConditionalVAE"], result.stderr[-2000:]

@@ -6,3 +6,5 @@ subclassed model (a fresh process must import it first).
 """
 
 from gancore.models import gan  # noqa: F401  (registers GAN, ConditionalGAN)
+from gancore.models import vae  # noqa: F401  (registers VAE, ConditionalVAE, Sampler)
+from gancore.models import wgan  # noqa: F401  (registers WGAN)
