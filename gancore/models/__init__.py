@@ -5,6 +5,5 @@ Importing `gancore.models` registers every model class with Keras, which
 subclassed model (a fresh process must import it first).
 """
 
-from gancore.models import gan  # noqa: F401  (registers GAN, ConditionalGAN)
-from gancore.models import vae  # noqa: F401  (registers VAE, ConditionalVAE, Sampler)
-from gancore.models import wgan  # noqa: F401  (registers WGAN)
+# Imported for their registration with Keras (GAN, ConditionalGAN, VAE, ConditionalVAE, WGAN).
+from gancore.models import gan, vae, wgan  # noqa: F401
