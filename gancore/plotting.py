@@ -67,7 +67,10 @@ def show_images(
         fig, ax = plt.subplots(figsize=(max(2.5, ncols * size * 0.6), max(2.5, nrows * size * 0.6)))
         _imshow(ax, image_grid(images, ncols, value_range))
     else:
-        fig, axes = plt.subplots(nrows, ncols, figsize=(ncols * size, nrows * size * 1.15))
+        # Room above each image for its label: about a quarter of an image per line of text.
+        lines = max(str(label).count("\n") + 1 for label in labels)
+        row_height = size * (1.0 + 0.25 * lines)
+        fig, axes = plt.subplots(nrows, ncols, figsize=(ncols * size, nrows * row_height))
         unit = to_unit_range(images, value_range)
         for i, ax in enumerate(np.atleast_1d(axes).ravel()):
             ax.axis("off")
