@@ -126,4 +126,8 @@ def test_chapter_page_in_a_real_browser(site, browser, screenshot_dir, chapter):
     links = browser.execute_script("return [...document.querySelectorAll('a')].map(a => a.href);")
     assert colab in links, f"{chapter}: no Colab launch link to {colab}"
 
+    # The whole page, not just the first screen, so it can be read afterwards.
+    height = browser.execute_script("return document.documentElement.scrollHeight")
+    browser.set_window_size(1280, min(height, 30000))
     browser.save_screenshot(str(screenshot_dir / f"{Path(chapter).name}.png"))
+    browser.set_window_size(1280, 2000)
