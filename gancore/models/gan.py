@@ -24,6 +24,7 @@ from keras import ops
 from gancore import losses
 from gancore.gradients import minimize
 from gancore.images import TANH_RANGE, check_images
+from gancore.models.serialization import with_submodels
 
 _SEED_STATE = "seed_generator_state"
 
@@ -275,10 +276,7 @@ class GAN(keras.Model):
 
     @classmethod
     def from_config(cls, config):
-        config = dict(config)
-        config["generator"] = keras.saving.deserialize_keras_object(config["generator"])
-        config["discriminator"] = keras.saving.deserialize_keras_object(config["discriminator"])
-        return cls(**config)
+        return cls(**with_submodels(config, "generator", "discriminator"))
 
     def save_own_variables(self, store):
         super().save_own_variables(store)

@@ -36,6 +36,7 @@ from keras import layers, ops
 
 from gancore.gradients import minimize
 from gancore.images import UNIT_RANGE, check_images
+from gancore.models.serialization import with_submodels
 from gancore.vae_losses import (
     bernoulli_log_likelihood,
     binarize,
@@ -407,10 +408,7 @@ class VAE(keras.Model):
 
     @classmethod
     def from_config(cls, config):
-        config = dict(config)
-        config["encoder"] = keras.saving.deserialize_keras_object(config["encoder"])
-        config["decoder"] = keras.saving.deserialize_keras_object(config["decoder"])
-        return cls(**config)
+        return cls(**with_submodels(config, "encoder", "decoder"))
 
 
 @keras.saving.register_keras_serializable(package="gancore")

@@ -32,6 +32,7 @@ from keras import ops
 from gancore import losses
 from gancore.gradients import minimize
 from gancore.models.gan import GAN
+from gancore.models.serialization import with_submodels
 
 PENALTIES = ("clip", "gp")
 
@@ -242,10 +243,7 @@ class WGAN(GAN):
 
     @classmethod
     def from_config(cls, config):
-        config = dict(config)
-        config["generator"] = keras.saving.deserialize_keras_object(config["generator"])
-        config["critic"] = keras.saving.deserialize_keras_object(config["critic"])
-        return cls(**config)
+        return cls(**with_submodels(config, "generator", "critic"))
 
     def get_compile_config(self):
         config = super().get_compile_config()
