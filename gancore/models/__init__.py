@@ -5,5 +5,6 @@ Importing `gancore.models` registers every model class with Keras, which
 subclassed model (a fresh process must import it first).
 """
 
-# Imported for their registration with Keras (GAN, ConditionalGAN, VAE, ConditionalVAE, WGAN).
-from gancore.models import gan, vae, wgan  # noqa: F401
+# Imported for their registration with Keras (GAN, ConditionalGAN, VAE, ConditionalVAE, WGAN,
+# SelfAttention).
+from gancore.models import attention, gan, vae, wgan  # noqa: F401

@@ -22,6 +22,8 @@ import math
 import keras
 from keras import layers
 
+from gancore.models.attention import SelfAttention
+
 # DCGAN starts from a 4x4 (or 7x7 for 28x28) feature map and doubles it per layer.
 _START_SIZE = {28: 7, 32: 4, 64: 4}
 
@@ -161,6 +163,7 @@ def dcgan_generator(
     width: int = 64,
     num_classes: int | None = None,
     embedding_dim: int = 50,
+    attention: bool = False,
     name: str = "dcgan_generator",
 ) -> keras.Model:
     """The DCGAN generator: project z, then transposed convolutions up to `image_shape`.
@@ -176,6 +179,8 @@ def dcgan_generator(
             `width * 2**(n_up - 1)`. Smaller is faster.
         num_classes: if set, the generator takes `[noise, labels]`.
         embedding_dim: size of the label embedding.
+        attention: add a SAGAN self-attention block after the first
+            upsampling (at 14x14 for 28x28 images); its gate starts at 0.
         name: the model's name.
     """
     size, _, channels = _check_image_shape(image_shape)
@@ -195,6 +200,8 @@ def dcgan_generator(
         )(x)
         x = layers.BatchNormalization()(x)
         x = layers.ReLU()(x)
+        if attention and i == 1:
+            x = SelfAttention(name="self_attention")(x)
     outputs = layers.Conv2DTranspose(
         channels, 4, strides=2, padding="same", activation="tanh", kernel_initializer=_init()
     )(x)  # (batch, size, size, channels) in [-1, 1]
@@ -206,6 +213,8 @@ def dcgan_discriminator(
     width: int = 64,
     batch_norm: bool = True,
     num_classes: int | None = None,
+    spectral_norm: bool = False,
+    attention: bool = False,
     name: str = "dcgan_discriminator",
 ) -> keras.Model:
     """The DCGAN discriminator: strided convolutions down to 7x7 or 4x4, then one logit.
@@ -219,24 +228,35 @@ def dcgan_discriminator(
         batch_norm: BatchNorm after the hidden convolutions. Turn it off
             for critics with a gradient penalty (WGAN-GP).
         num_classes: if set, the label enters as an extra image channel.
+        spectral_norm: wrap every convolution and the output layer in
+            `keras.layers.SpectralNormalization` (usually with `batch_norm=False`).
+        attention: add a SAGAN self-attention block after the first
+            convolution (at 14x14 for 28x28 images); its gate starts at 0.
         name: the model's name.
     """
     size, _, _ = _check_image_shape(image_shape)
+
+    def normalized(layer):
+        return layers.SpectralNormalization(layer) if spectral_norm else layer
+
     n_down = int(math.log2(size // _START_SIZE[size]))
     image = keras.Input(shape=tuple(image_shape), name="image")
     inputs, x = _image_with_label(image, num_classes)
     for i in range(n_down):
-        x = layers.Conv2D(
+        conv = layers.Conv2D(
             width * 2**i,
             4,
             strides=2,
             padding="same",
             use_bias=not (batch_norm and i),
             kernel_initializer=_init(),
-        )(x)
+        )
+        x = normalized(conv)(x)
         if batch_norm and i:
             x = layers.BatchNormalization()(x)
         x = layers.LeakyReLU(0.2)(x)
+        if attention and i == 0:
+            x = SelfAttention(name="self_attention")(x)
     x = layers.Flatten()(x)
-    outputs = layers.Dense(1, name="logit")(x)
+    outputs = normalized(layers.Dense(1, name="logit"))(x)
     return keras.Model(inputs, outputs, name=name)

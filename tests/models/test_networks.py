@@ -75,3 +75,20 @@ def test_mlp_generator_batch_norm_adds_one_normalisation_per_hidden_layer():
 def test_unsupported_image_size_raises_a_clear_error():
     with pytest.raises(ValueError, match=r"size 28, 32 or 64.*Received: image_shape=\(48, 48, 3\)"):
         networks.dcgan_generator(image_shape=(48, 48, 3))
+
+
+def test_stabilised_dcgan_networks_keep_their_shapes_and_start_as_the_plain_ones():
+    from gancore.models.attention import SelfAttention
+
+    generator = networks.dcgan_generator(16, width=8, attention=True)
+    critic = networks.dcgan_discriminator(
+        width=8, batch_norm=False, spectral_norm=True, attention=True
+    )
+    assert isinstance(generator.get_layer("self_attention"), SelfAttention)
+    assert isinstance(critic.get_layer("self_attention"), SelfAttention)
+    wrapped = [x for x in critic.layers if isinstance(x, keras.layers.SpectralNormalization)]
+    assert len(wrapped) == 3  # two convolutions and the output layer
+    z = np.random.default_rng(0).standard_normal((4, 16)).astype("float32")
+    images = generator.predict(z, verbose=0)
+    assert images.shape == (4, 28, 28, 1)
+    assert critic.predict(images, verbose=0).shape == (4, 1)
