@@ -1,0 +1,184 @@
+"""Transfer learning with few labels: class subsets, a new head, freezing.
+
+The pieces the transfer-learning chapter uses, each small enough to read:
+
+- `select_classes` keeps some classes of a labelled set, optionally only
+  `per_class` randomly drawn examples of each, and renumbers the labels 0, 1, ...
+- `replace_head` copies a trained classifier up to a named layer (its weights
+  too, so the original stays untouched) and puts a new softmax layer on top.
+- `freeze_up_to` and `freeze_batchnorm` set `layer.trainable = False`; the
+  model must be compiled afterwards for the change to take effect.
+- `count_params` splits the parameters into trainable and frozen.
+
+Keras 3 semantics worth knowing: a `BatchNormalization` layer with
+`trainable = False` runs in inference mode (it normalises with its moving mean
+and variance and stops updating them), whatever `training` says.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import keras
+import numpy as np
+from keras import layers
+
+
+def select_classes(
+    x, y, classes: Sequence[int], per_class: int | None = None, seed: int = 0, relabel: bool = True
+):
+    """Keeps the examples of `classes`, optionally `per_class` random ones of each.
+
+    Args:
+        x: inputs, shape (n, ...).
+        y: integer labels, shape (n,).
+        classes: the labels to keep, distinct, e.g. `(5, 6, 7, 8, 9)`.
+        per_class: how many examples of each class to draw (without
+            replacement); `None` keeps all of them.
+        seed: seeds the draw, so a seed names a subset.
+        relabel: renumber `classes[i]` as `i`, so the labels run 0..len(classes)-1
+            as a new softmax layer expects.
+
+    Returns:
+        `(x_subset, y_subset)`, in the order of the original arrays.
+
+    Raises:
+        ValueError: on mismatched lengths, non-integer labels, an empty or
+            repeated class list, `per_class < 1`, or a class with fewer than
+            `per_class` examples.
+    """
+    x = np.asarray(x)
+    y = np.asarray(y)
+    if y.ndim != 1 or len(x) != len(y):
+        raise ValueError(
+            "Expected x of shape (n, ...) and integer labels y of shape (n,). "
+            f"Received: x.shape={x.shape}, y.shape={y.shape}."
+        )
+    if not np.issubdtype(y.dtype, np.integer):
+        raise ValueError(f"Expected integer labels y. Received: dtype={y.dtype}.")
+    classes = [int(c) for c in classes]
+    if not classes or len(set(classes)) != len(classes):
+        raise ValueError(f"Expected a non-empty list of distinct classes. Received: {classes}.")
+    if per_class is not None and int(per_class) < 1:
+        raise ValueError(f"Expected per_class >= 1 (or None for all). Received: {per_class}.")
+    rng = np.random.default_rng(seed)
+    keep = []
+    for c in classes:
+        indices = np.flatnonzero(y == c)
+        if per_class is not None:
+            if len(indices) < per_class:
+                raise ValueError(
+                    f"Expected at least per_class={per_class} examples of class {c}. "
+                    f"Received: {len(indices)}."
+                )
+            indices = rng.choice(indices, size=int(per_class), replace=False)
+        keep.append(indices)
+    keep = np.sort(np.concatenate(keep))
+    y_subset = y[keep]
+    if relabel:
+        lookup = {c: i for i, c in enumerate(classes)}
+        y_subset = np.array([lookup[int(label)] for label in y_subset], dtype=y.dtype)
+    return x[keep], y_subset
+
+
+def replace_head(
+    model: keras.Model,
+    num_classes: int,
+    feature_layer: str = "features",
+    dropout: float = 0.0,
+    name: str | None = None,
+) -> keras.Model:
+    """A copy of `model` up to `feature_layer`, with a new softmax classifier on top.
+
+    The copy has its own weights (equal to `model`'s at the time of the call),
+    so training it leaves `model` as it was: several variants can start from
+    the same pretrained network. The new head is named like the classifiers of
+    `gancore.models.classifier` (`logits`, `probabilities`), freshly initialised.
+
+    Args:
+        model: a functional model with a layer named `feature_layer`.
+        num_classes: outputs of the new head.
+        feature_layer: the layer whose output the new head reads.
+        dropout: the Dropout rate before the new dense layer (0: none).
+        name: the new model's name (default: `<model.name>_new_head`).
+
+    Returns:
+        A functional `keras.Model` from `model`'s inputs to `num_classes` probabilities.
+    """
+    if int(num_classes) < 2:
+        raise ValueError(f"Expected num_classes >= 2. Received: {num_classes}.")
+    if not 0.0 <= dropout < 1.0:
+        raise ValueError(f"Expected 0 <= dropout < 1. Received: {dropout}.")
+    names = [layer.name for layer in model.layers]
+    if feature_layer not in names:
+        raise ValueError(
+            f"Expected the name of a layer of {model.name!r} as feature_layer, one of {names}. "
+            f"Received: {feature_layer!r}."
+        )
+    copy = keras.models.clone_model(model)  # same architecture, fresh variables
+    copy.set_weights(model.get_weights())
+    x = copy.get_layer(feature_layer).output  # (batch, feature_dim)
+    if dropout:
+        x = layers.Dropout(dropout, name="head_dropout")(x)
+    logits = layers.Dense(int(num_classes), name="logits")(x)  # (batch, num_classes)
+    outputs = layers.Softmax(name="probabilities")(logits)
+    return keras.Model(copy.input, outputs, name=name or f"{model.name}_new_head")
+
+
+def freeze_up_to(model: keras.Model, layer_name: str) -> list[str]:
+    """Sets `trainable = False` on every layer from the input up to and including `layer_name`.
+
+    Layers after it (the head) are left as they are. Compile the model
+    afterwards: Keras reads `trainable` when it builds the train step.
+
+    Returns:
+        The names of the frozen layers.
+    """
+    names = [layer.name for layer in model.layers]  # topological order for functional models
+    if layer_name not in names:
+        raise ValueError(
+            f"Expected the name of a layer of {model.name!r}, one of {names}. "
+            f"Received: {layer_name!r}."
+        )
+    frozen = []
+    for layer in model.layers[: names.index(layer_name) + 1]:
+        layer.trainable = False
+        frozen.append(layer.name)
+    return frozen
+
+
+def _all_layers(model):
+    """The layers of `model`, descending into nested models."""
+    for layer in model.layers:
+        yield layer
+        if isinstance(layer, keras.Model):
+            yield from _all_layers(layer)
+
+
+def freeze_batchnorm(model: keras.Model) -> list[str]:
+    """Sets `trainable = False` on every `BatchNormalization` layer of `model`.
+
+    In Keras 3 that also puts them in inference mode: during `fit` they keep
+    normalising with the moving statistics learned before, and do not update them.
+
+    Returns:
+        The names of the frozen layers.
+    """
+    frozen = []
+    for layer in _all_layers(model):
+        if isinstance(layer, layers.BatchNormalization):
+            layer.trainable = False
+            frozen.append(layer.name)
+    if not frozen:
+        raise ValueError(
+            f"Expected a model with BatchNormalization layers. Received: {model.name!r}, "
+            "which has none."
+        )
+    return frozen
+
+
+def count_params(model: keras.Model) -> tuple[int, int]:
+    """Returns `(trainable, frozen)` parameter counts (BatchNorm moving statistics count as frozen)."""
+    trainable = sum(int(np.prod(w.shape)) for w in model.trainable_weights)
+    frozen = sum(int(np.prod(w.shape)) for w in model.non_trainable_weights)
+    return trainable, frozen
