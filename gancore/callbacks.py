@@ -216,7 +216,9 @@ class GANDiagnostics(keras.callbacks.Callback):
     - the discriminator's accuracy on real and fake both above
       `d_acc_threshold` for an epoch: a warning (D wins; G's gradients fade);
     - the diversity of samples (mean pairwise distance) below
-      `collapse_ratio` times that of real data: a warning (mode collapse).
+      `collapse_ratio` times that of real data: a warning (mode collapse);
+    - optionally (`oscillation_window`), the diversity swinging up and down
+      from epoch to epoch: a warning (the game oscillates instead of settling).
 
     Messages are printed and kept in `events`.
 
@@ -228,6 +230,13 @@ class GANDiagnostics(keras.callbacks.Callback):
         collapse_ratio: diversity ratio under which collapse is reported.
         loss_keys: the logged losses to watch (default: every key with `loss`).
         seed: seed of the noise for the diversity samples.
+        oscillation_window: epochs over which to look for oscillation (at
+            least 4), or `None` (the default) to skip the check. Over the last
+            `oscillation_window` epochs the diversity must change direction
+            at least half as often as it could, and move by a median of more
+            than `oscillation_ratio` times the reference diversity per epoch.
+        oscillation_ratio: the per-epoch swing, as a fraction of the
+            reference diversity, above which an oscillation is reported.
     """
 
     def __init__(
@@ -238,8 +247,17 @@ class GANDiagnostics(keras.callbacks.Callback):
         collapse_ratio: float = 0.25,
         loss_keys=None,
         seed: int = 1,
+        oscillation_window: int | None = None,
+        oscillation_ratio: float = 0.2,
     ):
         super().__init__()
+        if oscillation_window is not None and oscillation_window < 4:
+            raise ValueError(
+                "Expected oscillation_window >= 4 (epochs) or None (no oscillation check). "
+                f"Received: oscillation_window={oscillation_window}."
+            )
+        self.oscillation_window = oscillation_window
+        self.oscillation_ratio = oscillation_ratio
         self.reference = reference
         self.n_samples = n_samples
         self.d_acc_threshold = d_acc_threshold
@@ -303,4 +321,26 @@ class GANDiagnostics(keras.callbacks.Callback):
                 f"GANDiagnostics: warning at epoch {epoch + 1}: sample diversity fell to "
                 f"{diversity / reference:.0%} of the reference ({diversity:.3f} vs {reference:.3f}): "
                 "possible mode collapse. Look at the sample grid."
+            )
+        if self.oscillation_window:
+            self._check_oscillation(epoch, reference)
+
+    def _check_oscillation(self, epoch, reference):
+        """Warns when the diversity of the last epochs goes up and down by large steps."""
+        recent = np.asarray(self.diversity[-self.oscillation_window :])
+        if len(recent) < self.oscillation_window or reference <= 0:
+            return
+        steps = np.diff(recent)  # (window - 1,) change per epoch
+        reversals = int(np.sum(steps[1:] * steps[:-1] < 0))  # up-then-down or down-then-up
+        possible = len(steps) - 1
+        swing = float(np.median(np.abs(steps))) / reference
+        # A steady climb (a generator still learning) has no reversals; a settled
+        # run reverses often but by small steps. Both together mean oscillation.
+        if 2 * reversals >= possible and swing > self.oscillation_ratio:
+            self._report(
+                f"GANDiagnostics: warning at epoch {epoch + 1}: the samples oscillate: over the "
+                f"last {len(recent)} epochs their diversity changed direction {reversals} of "
+                f"{possible} times, by a median {swing:.0%} of the reference per epoch (from "
+                f"{recent.min():.3f} to {recent.max():.3f}). The game is not settling; lower the "
+                "learning rates, and Adam's beta_1 to 0.5."
             )

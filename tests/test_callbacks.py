@@ -152,3 +152,50 @@ def test_sample_diversity_is_zero_for_identical_samples():
 def test_checkpoint_rejects_keep_zero(tmp_path):
     with pytest.raises(ValueError, match="Expected keep >= 1"):
         GANCheckpoint(tmp_path, keep=0)
+
+
+class ScaledStubGenerator(StubGenerator):
+    """A stub whose samples are uniform in [-scale, scale]: diversity proportional to scale."""
+
+    def __init__(self):
+        super().__init__()
+        self.scale = 1.0
+
+    def generate(self, n_or_noise, labels=None, seed=0):
+        return self.scale * super().generate(n_or_noise, labels=labels, seed=seed)
+
+
+def run_epochs(diagnostics, scales):
+    """Ends one epoch per scale, with the stub's samples spread by that scale."""
+    stub = ScaledStubGenerator()
+    diagnostics.set_model(stub)
+    diagnostics.on_train_begin()
+    for epoch, scale in enumerate(scales):
+        stub.scale = scale
+        diagnostics.on_epoch_end(epoch, {})
+    return [e for e in diagnostics.events if "oscillate" in e]
+
+
+def test_diversity_swinging_up_and_down_is_flagged_as_oscillation():
+    diagnostics = GANDiagnostics(reference=images(8), n_samples=8, oscillation_window=5)
+    flagged = run_epochs(diagnostics, [1.0, 0.4, 1.0, 0.4, 1.0, 0.4])
+    assert len(flagged) == 2  # epochs 5 and 6: the first two full windows
+    assert "at epoch 5" in flagged[0] and "changed direction 3 of 3 times" in flagged[0]
+
+
+def test_steady_climb_and_small_jitter_are_not_oscillation():
+    climbing = GANDiagnostics(reference=images(8), n_samples=8, oscillation_window=5)
+    # Steps of 0.3 (above the 20 % swing) but always upwards: learning, not swinging.
+    assert run_epochs(climbing, [0.1, 0.4, 0.7, 1.0, 1.3, 1.6]) == []
+    jitter = GANDiagnostics(reference=images(8), n_samples=8, oscillation_window=5)
+    assert run_epochs(jitter, [1.0, 0.95, 1.0, 0.95, 1.0, 0.95]) == []  # swings under 20 %
+
+
+def test_oscillation_check_is_off_by_default():
+    diagnostics = GANDiagnostics(reference=images(8), n_samples=8)
+    assert run_epochs(diagnostics, [1.0, 0.4, 1.0, 0.4, 1.0, 0.4]) == []
+
+
+def test_oscillation_window_below_four_is_rejected():
+    with pytest.raises(ValueError, match="Expected oscillation_window >= 4"):
+        GANDiagnostics(oscillation_window=3)
