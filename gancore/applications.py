@@ -1,0 +1,357 @@
+"""Using a trained generative model on images it did not make: inpainting and resampling.
+
+Inpainting by latent optimisation (Yeh et al. 2017). A decoder $g$ (a VAE's
+decoder or a GAN's generator) maps a code $z$ to an image. Given an image $x$
+whose pixels are visible only where the mask $m$ is 1, we look for the code
+whose image agrees with the visible pixels and is likely under the prior
+$p(z) = \\mathcal{N}(0, I)$:
+
+    z* = argmin_z  D(m * x, m * g(z)) + prior_weight * ||z||^2 / 2
+
+and fill the hidden pixels from $g(z^*)$. With a Bernoulli decoder and
+`prior_weight = 1` this is the MAP estimate of $z$ given the visible pixels
+($D$ is the negative log-likelihood of the visible pixels); with a Gaussian
+"likelihood" of standard deviation `noise_std` it is the squared-error
+version used for GAN generators, which have no likelihood of their own.
+
+Resampling: `downsample` averages blocks of pixels (how a low-resolution
+sensor sees a scene) and `upsample` is the classical interpolation baseline a
+learned super-resolution network (`gancore.models.super_resolution`) has to
+beat. `psnr` scores both.
+
+All functions take NumPy images of shape (batch, height, width, channels) and
+raise a `ValueError` saying what was expected on anything else. The only
+backend-specific step (the gradient) goes through `gancore.gradients.minimize`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import keras
+import numpy as np
+from keras import ops
+
+from gancore.gradients import minimize
+from gancore.images import UNIT_RANGE, check_images
+
+SIDES = ("bottom", "top", "left", "right")
+LIKELIHOODS = ("bernoulli", "gaussian")
+INTERPOLATIONS = ("nearest", "bilinear", "bicubic")
+
+
+# ---- masks -------------------------------------------------------------------------------------
+
+
+def half_mask(image_shape, side: str = "bottom") -> np.ndarray:
+    """A mask of shape `image_shape` (height, width, channels): 1 = visible, 0 = hidden.
+
+    Args:
+        image_shape: (height, width, channels); the hidden side is
+            `height // 2` rows or `width // 2` columns.
+        side: which half is hidden: "bottom", "top", "left" or "right".
+    """
+    if side not in SIDES:
+        raise ValueError(f"Expected side in {SIDES}. Received: side={side!r}.")
+    shape = tuple(int(s) for s in image_shape)
+    if len(shape) != 3 or min(shape) < 1:
+        raise ValueError(
+            f"Expected image_shape=(height, width, channels). Received: image_shape={image_shape}."
+        )
+    height, width, _ = shape
+    mask = np.ones(shape, dtype="float32")
+    if side == "bottom":
+        mask[height - height // 2 :] = 0.0
+    elif side == "top":
+        mask[: height // 2] = 0.0
+    elif side == "right":
+        mask[:, width - width // 2 :] = 0.0
+    else:
+        mask[:, : width // 2] = 0.0
+    return mask
+
+
+def mask_half(images, side: str = "bottom", fill: float = 0.0, value_range=UNIT_RANGE):
+    """Hides one half of every image.
+
+    Args:
+        images: (n, height, width, channels) in `value_range`.
+        side: the hidden half, as for `half_mask`.
+        fill: the value written into hidden pixels (0 is the black
+            background of [0, 1] MNIST; use -1 for images in [-1, 1]).
+        value_range: the range `images` must lie in.
+
+    Returns:
+        `(masked, mask)`: the images with the hidden half set to `fill`,
+        and the mask, shape (n, height, width, channels), 1 where visible.
+    """
+    images = check_images(images, value_range)
+    mask = np.broadcast_to(half_mask(images.shape[1:], side), images.shape).copy()
+    return merge_visible(images, mask, np.full_like(images, fill)), mask
+
+
+def _check_mask(mask, images) -> np.ndarray:
+    mask = np.asarray(mask, dtype="float32")
+    if mask.shape != images.shape:
+        raise ValueError(
+            f"Expected a mask of the images' shape {images.shape}. Received: shape={mask.shape}."
+        )
+    if not np.isin(mask, (0.0, 1.0)).all():
+        raise ValueError(
+            "Expected a mask of 0 (hidden) and 1 (visible) values. "
+            f"Received values {np.unique(mask)[:5]} ..."
+        )
+    return mask
+
+
+def merge_visible(images, mask, completion) -> np.ndarray:
+    """Visible pixels from `images`, hidden ones from `completion`: m * x + (1 - m) * c."""
+    images = np.asarray(images, dtype="float32")
+    completion = np.asarray(completion, dtype="float32")
+    if completion.shape != images.shape:
+        raise ValueError(
+            f"Expected a completion of the images' shape {images.shape}. "
+            f"Received: shape={completion.shape}."
+        )
+    mask = _check_mask(mask, images)
+    return mask * images + (1.0 - mask) * completion
+
+
+# ---- the yardstick ------------------------------------------------------------------------------
+
+
+def psnr(reference, estimate, data_range: float = 1.0, mask=None) -> np.ndarray:
+    """Peak signal-to-noise ratio of each image, in dB: 10 log10(data_range^2 / MSE).
+
+    Args:
+        reference: the true images, (n, height, width, channels).
+        estimate: the images to score, same shape.
+        data_range: max - min of the value range (1 for [0, 1], 2 for [-1, 1]).
+        mask: optional 0/1 array of the same shape; the MSE is then taken
+            over the pixels where it is 1 only (e.g. the hidden half).
+
+    Returns:
+        Shape (n,): one PSNR per image (`inf` where the two agree exactly).
+        Papers usually report the mean over images.
+    """
+    reference = np.asarray(reference, dtype="float64")
+    estimate = np.asarray(estimate, dtype="float64")
+    if reference.ndim != 4 or reference.shape != estimate.shape:
+        raise ValueError(
+            "Expected two batches of images of the same shape (n, height, width, channels). "
+            f"Received: shapes {reference.shape} and {estimate.shape}."
+        )
+    if not data_range > 0:
+        raise ValueError(f"Expected data_range > 0. Received: data_range={data_range}.")
+    weight = np.ones_like(reference) if mask is None else _check_mask(mask, reference)
+    counts = weight.sum(axis=(1, 2, 3))
+    if (counts == 0).any():
+        raise ValueError("Expected a mask with at least one pixel set in every image.")
+    mse = (weight * (reference - estimate) ** 2).sum(axis=(1, 2, 3)) / counts
+    with np.errstate(divide="ignore"):  # identical images: inf dB, not a warning
+        return 10.0 * np.log10(data_range**2 / mse)
+
+
+# ---- inpainting by latent optimisation ------------------------------------------------------------
+
+
+@dataclasses.dataclass
+class Inpainting:
+    """The result of `inpaint_latent`.
+
+    Attributes:
+        z: the optimised codes, (n, latent_dim).
+        decoded: the decoder's whole image for each code, in the images' range.
+        filled: visible pixels of the input, hidden ones from `decoded`.
+        objective: the mean objective per code, evaluated at each step
+            before its update, (steps,).
+        masked_loss: its data term alone (the misfit of the visible pixels), (steps,).
+    """
+
+    z: np.ndarray
+    decoded: np.ndarray
+    filled: np.ndarray
+    objective: np.ndarray
+    masked_loss: np.ndarray
+
+
+def _latent_dim(decoder) -> int:
+    inputs = getattr(decoder, "inputs", None)
+    if not inputs or len(inputs) != 1 or len(inputs[0].shape) != 2:
+        received = "no inputs" if not inputs else [tuple(i.shape) for i in inputs]
+        raise ValueError(
+            "Expected a decoder with one input z of shape (batch, latent_dim), e.g. a VAE's "
+            f"decoder or a GAN's generator. Received inputs: {received}."
+        )
+    return int(inputs[0].shape[-1])
+
+
+def inpaint_latent(
+    decoder,
+    images,
+    mask,
+    *,
+    likelihood: str = "bernoulli",
+    noise_std: float = 0.1,
+    prior_weight: float = 1.0,
+    steps: int = 200,
+    learning_rate: float = 0.05,
+    init=None,
+    restarts: int = 1,
+    seed: int = 0,
+    value_range=UNIT_RANGE,
+) -> Inpainting:
+    """Fills the hidden pixels of `images` by optimising the code z of a trained decoder.
+
+    Every image gets `restarts` codes, optimised together with Adam for
+    `steps` steps on
+
+        D(visible pixels of x, visible pixels of g(z)) + prior_weight * ||z||^2 / 2,
+
+    and keeps the one with the lowest final objective.
+
+    Args:
+        decoder: a Keras model z (batch, latent_dim) -> (batch, *image_shape),
+            called with `training=False` (BatchNorm in inference mode).
+        images: (n, height, width, channels) in `value_range`; hidden pixels
+            may hold anything, they are never looked at.
+        mask: 0/1 array of the images' shape, 1 where a pixel is visible.
+        likelihood: "bernoulli": the decoder returns per-pixel logits (a VAE
+            decoder) and D is the binary cross-entropy of the visible pixels;
+            images must be in [0, 1]. "gaussian": the decoder returns images
+            in `value_range` (a GAN generator) and D is their squared error
+            divided by 2 * noise_std**2.
+        noise_std: the Gaussian likelihood's standard deviation: smaller
+            trusts the pixels more relative to the prior.
+        prior_weight: weight of the N(0, I) prior term; 0 fits the pixels only.
+        steps: Adam steps.
+        learning_rate: Adam's step size.
+        init: optional starting codes (n, latent_dim), e.g. the VAE encoder's
+            mean; used for the first restart (the others start from N(0, I)).
+        restarts: codes tried per image.
+        seed: seed of the random starting codes.
+        value_range: the range of `images` (and of a Gaussian decoder's output).
+
+    Returns:
+        An `Inpainting` with the best code of each image and the loss curves
+        (means over the images of the objective of the code being optimised,
+        all restarts included).
+    """
+    if likelihood not in LIKELIHOODS:
+        raise ValueError(f"Expected likelihood in {LIKELIHOODS}. Received: {likelihood!r}.")
+    if likelihood == "bernoulli" and tuple(value_range) != UNIT_RANGE:
+        raise ValueError(
+            "The Bernoulli likelihood needs images in [0, 1]. "
+            f"Received: value_range={tuple(value_range)}."
+        )
+    for name, value, low in [("steps", steps, 1), ("restarts", restarts, 1)]:
+        if int(value) != value or value < low:
+            raise ValueError(f"Expected {name} >= {low} (an integer). Received: {name}={value}.")
+    if not (noise_std > 0 and prior_weight >= 0 and learning_rate > 0):
+        raise ValueError(
+            "Expected noise_std > 0, prior_weight >= 0 and learning_rate > 0. Received: "
+            f"noise_std={noise_std}, prior_weight={prior_weight}, learning_rate={learning_rate}."
+        )
+    latent_dim = _latent_dim(decoder)
+    images = check_images(images, value_range)
+    mask = _check_mask(mask, images)
+    expected = tuple(int(s) for s in decoder.outputs[0].shape[1:])
+    if tuple(images.shape[1:]) != expected:
+        raise ValueError(
+            f"Expected images of the decoder's output shape (batch, {', '.join(map(str, expected))}). "
+            f"Received: shape={images.shape}."
+        )
+    n = len(images)
+
+    # Restart r of image i sits at row r * n + i: one batch, optimised together.
+    starts = np.random.default_rng(seed).standard_normal((restarts, n, latent_dim))
+    if init is not None:
+        init = np.asarray(init, dtype="float32")
+        if init.shape != (n, latent_dim):
+            raise ValueError(
+                f"Expected init of shape {(n, latent_dim)}. Received: shape={init.shape}."
+            )
+        starts[0] = init
+    z = keras.Variable(starts.reshape(restarts * n, latent_dim).astype("float32"), name="z")
+    x = ops.convert_to_tensor(np.tile(images, (restarts, 1, 1, 1)))  # (restarts * n, h, w, c)
+    m = ops.convert_to_tensor(np.tile(mask, (restarts, 1, 1, 1)))
+    optimizer = keras.optimizers.Adam(learning_rate)
+
+    def per_image_losses():
+        output = decoder(z, training=False)
+        if likelihood == "bernoulli":  # output = logits; -log p = softplus(l) - x * l
+            misfit = ops.softplus(output) - x * output
+        else:
+            misfit = ops.square(x - output) / (2.0 * noise_std**2)
+        data = ops.sum(m * misfit, axis=(1, 2, 3))  # (restarts * n,): hidden pixels count 0
+        prior = 0.5 * ops.sum(ops.square(z), axis=1)
+        return data + prior_weight * prior, data
+
+    def loss_fn():
+        objective, data = per_image_losses()
+        # A sum, not a mean: each code's gradient is its own image's, whatever the batch.
+        return ops.sum(objective), (objective, data)
+
+    objective_curve, data_curve = [], []
+    for _ in range(int(steps)):
+        _, (objective, data) = minimize(optimizer, loss_fn, [z])
+        objective_curve.append(float(ops.convert_to_numpy(ops.mean(objective))))
+        data_curve.append(float(ops.convert_to_numpy(ops.mean(data))))
+
+    objective, _ = per_image_losses()  # after the last step
+    best = np.argmin(ops.convert_to_numpy(objective).reshape(restarts, n), axis=0)  # (n,)
+    codes = ops.convert_to_numpy(z).reshape(restarts, n, latent_dim)[best, np.arange(n)]
+    output = ops.convert_to_numpy(decoder(codes, training=False))
+    decoded = 1.0 / (1.0 + np.exp(-output)) if likelihood == "bernoulli" else output
+    decoded = np.clip(decoded, *value_range).astype("float32")
+    return Inpainting(
+        z=codes,
+        decoded=decoded,
+        filled=merge_visible(images, mask, decoded),
+        objective=np.asarray(objective_curve),
+        masked_loss=np.asarray(data_curve),
+    )
+
+
+# ---- resampling ------------------------------------------------------------------------------------
+
+
+def downsample(images, factor: int = 2) -> np.ndarray:
+    """Averages `factor` x `factor` blocks: (n, h, w, c) -> (n, h / factor, w / factor, c).
+
+    A box filter, i.e. each low-resolution pixel is the mean light that fell
+    on its block; height and width must be multiples of `factor`.
+    """
+    images = check_images(images, value_range=None)
+    if int(factor) != factor or factor < 1:
+        raise ValueError(f"Expected an integer factor >= 1. Received: factor={factor}.")
+    n, height, width, channels = images.shape
+    if height % factor or width % factor:
+        raise ValueError(
+            f"Expected height and width divisible by factor={factor}. "
+            f"Received: shape={images.shape}."
+        )
+    blocks = images.reshape(n, height // factor, factor, width // factor, factor, channels)
+    return blocks.mean(axis=(2, 4)).astype("float32")
+
+
+def upsample(
+    images, factor: int = 2, method: str = "bicubic", value_range=UNIT_RANGE
+) -> np.ndarray:
+    """Classical interpolation to `factor` times the size, clipped to `value_range`.
+
+    Args:
+        images: (n, h, w, c) in `value_range`.
+        factor: the scale factor.
+        method: "nearest" (copy each pixel into a block), "bilinear" or
+            "bicubic" (Keys' cubic convolution, the usual baseline).
+        value_range: clip to this range: bicubic overshoots at sharp edges.
+    """
+    if method not in INTERPOLATIONS:
+        raise ValueError(f"Expected method in {INTERPOLATIONS}. Received: method={method!r}.")
+    if int(factor) != factor or factor < 1:
+        raise ValueError(f"Expected an integer factor >= 1. Received: factor={factor}.")
+    images = check_images(images, value_range)
+    size = (images.shape[1] * int(factor), images.shape[2] * int(factor))
+    resized = ops.convert_to_numpy(ops.image.resize(images, size, interpolation=method))
+    return np.clip(resized, *value_range).astype("float32")
