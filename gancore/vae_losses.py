@@ -53,6 +53,7 @@ def bernoulli_log_likelihood(x, logits, image_axes=3):
     Returns:
         Shape (...,): nats per image.
     """
+    x = ops.convert_to_tensor(x, dtype=logits.dtype)  # NumPy targets too, on every backend
     per_pixel = x * logits - ops.softplus(logits)
     return ops.sum(per_pixel, axis=tuple(range(-image_axes, 0)))
 

@@ -6,5 +6,5 @@ subclassed model (a fresh process must import it first).
 """
 
 # Imported for their registration with Keras (GAN, ConditionalGAN, VAE, ConditionalVAE, WGAN,
-# SelfAttention).
-from gancore.models import attention, gan, vae, wgan  # noqa: F401
+# SelfAttention, SpectralNormalization).
+from gancore.models import attention, gan, spectral, vae, wgan  # noqa: F401

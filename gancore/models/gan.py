@@ -22,7 +22,7 @@ import numpy as np
 from keras import ops
 
 from gancore import losses
-from gancore.gradients import minimize
+from gancore.gradients import OptimizerPair, StatelessTrainStep, minimize
 from gancore.images import TANH_RANGE, check_images
 from gancore.models.serialization import with_submodels
 
@@ -35,7 +35,7 @@ def _input_shape(model, index: int = 0) -> tuple:
 
 
 @keras.saving.register_keras_serializable(package="gancore")
-class GAN(keras.Model):
+class GAN(StatelessTrainStep, keras.Model):
     """A generator and a discriminator trained against each other by `fit`.
 
     Args:
@@ -118,6 +118,12 @@ class GAN(keras.Model):
         super().compile(optimizer=None, **kwargs)
         self.d_optimizer = d_optimizer or keras.optimizers.Adam(2e-4, beta_1=0.5)
         self.g_optimizer = g_optimizer or keras.optimizers.Adam(2e-4, beta_1=0.5)
+        # Keras sees both as the model's `optimizer` (it builds them, and on JAX
+        # carries their step counts and moments through the compiled step).
+        self.optimizer = OptimizerPair(
+            (self.d_optimizer, lambda: self.discriminator.trainable_variables),
+            (self.g_optimizer, lambda: self.generator.trainable_variables),
+        )
         self.generator_loss_name = loss
         self.generator_loss = losses.GENERATOR_LOSSES[loss]
         self.label_smoothing = float(label_smoothing)

@@ -23,6 +23,7 @@ import keras
 from keras import layers
 
 from gancore.models.attention import SelfAttention
+from gancore.models.spectral import SpectralNormalization
 
 # DCGAN starts from a 4x4 (or 7x7 for 28x28) feature map and doubles it per layer.
 _START_SIZE = {28: 7, 32: 4, 64: 4}
@@ -229,7 +230,8 @@ def dcgan_discriminator(
             for critics with a gradient penalty (WGAN-GP).
         num_classes: if set, the label enters as an extra image channel.
         spectral_norm: wrap every convolution and the output layer in
-            `keras.layers.SpectralNormalization` (usually with `batch_norm=False`).
+            `gancore.models.spectral.SpectralNormalization` (usually with
+            `batch_norm=False`).
         attention: add a SAGAN self-attention block after the first
             convolution (at 14x14 for 28x28 images); its gate starts at 0.
         name: the model's name.
@@ -237,7 +239,7 @@ def dcgan_discriminator(
     size, _, _ = _check_image_shape(image_shape)
 
     def normalized(layer):
-        return layers.SpectralNormalization(layer) if spectral_norm else layer
+        return SpectralNormalization(layer) if spectral_norm else layer
 
     n_down = int(math.log2(size // _START_SIZE[size]))
     image = keras.Input(shape=tuple(image_shape), name="image")

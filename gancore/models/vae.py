@@ -23,7 +23,8 @@ left unchanged by both. Inputs are images in [0, 1] of shape
 (batch, height, width, channels).
 
 Backends: the math is `keras.ops`/`keras.random`; gradients go through
-`gancore.gradients.minimize`, which supports TensorFlow.
+`gancore.gradients.minimize`, which works on the TensorFlow, JAX and PyTorch
+backends.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ import keras
 import numpy as np
 from keras import layers, ops
 
-from gancore.gradients import minimize
+from gancore.gradients import StatelessTrainStep, minimize
 from gancore.images import UNIT_RANGE, check_images
 from gancore.models.serialization import with_submodels
 from gancore.vae_losses import (
@@ -138,6 +139,9 @@ class Sampler(layers.Layer):
         super().__init__(**kwargs)
         self.seed = seed
         self.seed_generator = keras.random.SeedGenerator(seed)
+        # No weights to create; built now, so Keras never traces the whole
+        # model just to build it (which a conditional VAE cannot do without labels).
+        self.built = True
 
     def call(self, z_mean, z_log_var):
         epsilon = keras.random.normal(
@@ -150,7 +154,7 @@ class Sampler(layers.Layer):
 
 
 @keras.saving.register_keras_serializable(package="gancore")
-class VAE(keras.Model):
+class VAE(StatelessTrainStep, keras.Model):
     """A VAE trained on the negative ELBO, with beta weighting the KL term (beta-VAE).
 
     Compile with the standard `compile(optimizer=..., jit_compile=...)` and
@@ -451,6 +455,7 @@ class ConditionalVAE(VAE):
             raise ValueError(
                 "ConditionalVAE needs class labels for this call. Received: labels=None."
             )
+        labels = ops.convert_to_tensor(labels)  # lists too, on every backend
         if len(ops.shape(labels)) == 2:  # already one-hot
             return ops.cast(labels, "float32")
         return ops.one_hot(ops.cast(labels, "int32"), self.num_classes)  # (batch, num_classes)

@@ -11,7 +11,9 @@ from gancore.models.classifier import compile_classifier, conv_classifier, featu
 @pytest.mark.parametrize("shape", [(28, 28, 1), (32, 32, 3)])
 def test_builders_map_images_to_probabilities(builder, shape):
     model = builder(shape, num_classes=10)
-    probs = np.asarray(model(np.random.default_rng(0).random((8,) + shape), training=False))
+    probs = keras.ops.convert_to_numpy(
+        model(np.random.default_rng(0).random((8,) + shape), training=False)
+    )
     assert probs.shape == (8, 10)
     np.testing.assert_allclose(probs.sum(axis=1), 1.0, atol=1e-5)
 

@@ -1,0 +1,156 @@
+"""Trains every gancore model for a few steps on the current backend; run by test_backends.py.
+
+    KERAS_BACKEND=jax python -m tests.backend_parity OUT_DIR
+
+Keras's random streams differ by backend by design (TensorFlow, JAX and
+PyTorch each have their own generator), so for a like-for-like comparison
+this script replaces `keras.random.normal` / `uniform` by fixed draws that
+depend only on the requested shape, and sets every random initial kernel from
+NumPy. Everything else is gancore as shipped: the same `fit`, `train_step`,
+losses and optimizers. It writes OUT_DIR/<backend>.json (each model's losses
+per step), OUT_DIR/<backend>.npz (samples from fixed noise, and the samples
+of every `.keras` file an earlier backend left in OUT_DIR, loaded here) and
+OUT_DIR/<backend>_<model>.keras.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import zlib
+from pathlib import Path
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from gancore.models import networks
+from gancore.models.gan import GAN, ConditionalGAN
+from gancore.models.vae import VAE, ConditionalVAE, build_decoder, build_encoder
+from gancore.models.wgan import WGAN
+
+BATCH = 8  # samples per update
+STEPS = 3  # one step per epoch, so the history has one entry per step
+LATENT = 8
+
+
+def _fixed_draw(shape, kind):
+    shape = tuple(int(d) for d in shape)  # static: the data pipeline drops the remainder
+    rng = np.random.default_rng(zlib.crc32(f"{kind}{shape}".encode()))
+    return rng.standard_normal(shape) if kind == "normal" else rng.uniform(size=shape)
+
+
+def fixed_normal(shape, mean=0.0, stddev=1.0, dtype=None, seed=None):
+    values = mean + stddev * _fixed_draw(shape, "normal")
+    return keras.ops.convert_to_tensor(values, dtype=dtype or "float32")
+
+
+def fixed_uniform(shape, minval=0.0, maxval=1.0, dtype=None, seed=None):
+    values = minval + (maxval - minval) * _fixed_draw(shape, "uniform")
+    return keras.ops.convert_to_tensor(values, dtype=dtype or "float32")
+
+
+def set_weights_from_numpy(model, seed=0):
+    """Random kernels from NumPy (1/sqrt(fan_in) scale); biases, BatchNorm gamma/beta keep their constant initial values."""
+    rng = np.random.default_rng(seed)
+    for variable in model.trainable_variables:
+        shape = tuple(variable.shape)
+        if len(shape) >= 2:
+            fan_in = int(np.prod(shape[:-1]))
+            variable.assign(rng.standard_normal(shape).astype("float32") / np.sqrt(fan_in))
+
+
+def models():
+    """name -> (model, fit inputs, batch size, noise for sampling, labels for sampling)."""
+    rng = np.random.default_rng(0)
+    tanh_images = rng.uniform(-1, 1, (2 * 4 * BATCH, 28, 28, 1)).astype("float32")
+    unit_images = (tanh_images + 1) / 2
+    labels = rng.integers(0, 10, len(tanh_images))
+    gan_noise = rng.standard_normal((6, LATENT)).astype("float32")
+    vae_noise = rng.standard_normal((6, 2)).astype("float32")
+    sample_labels = np.arange(6) % 10
+
+    def generator(**kw):
+        return networks.dcgan_generator(latent_dim=LATENT, width=8, **kw)
+
+    return {
+        "gan": (
+            GAN(generator(), networks.dcgan_discriminator(width=8)),
+            (tanh_images,),
+            BATCH,
+            gan_noise,
+            None,
+        ),
+        "conditional_gan": (
+            ConditionalGAN(
+                generator(num_classes=10), networks.dcgan_discriminator(width=8, num_classes=10)
+            ),
+            (tanh_images, labels),
+            BATCH,
+            gan_noise,
+            sample_labels,
+        ),
+        "wgan_clip": (
+            WGAN(generator(), networks.dcgan_discriminator(width=8, batch_norm=False), "clip", 2),
+            (tanh_images,),
+            2 * BATCH,
+            gan_noise,
+            None,
+        ),
+        "wgan_gp": (
+            WGAN(generator(), networks.dcgan_discriminator(width=8, batch_norm=False), "gp", 2),
+            (tanh_images,),
+            2 * BATCH,
+            gan_noise,
+            None,
+        ),
+        "vae": (
+            VAE(build_encoder(2, hidden_units=32), build_decoder(2, hidden_units=32), seed=1),
+            (unit_images,),
+            BATCH,
+            vae_noise,
+            None,
+        ),
+        "conditional_vae": (
+            ConditionalVAE(
+                build_encoder(2, num_classes=10, hidden_units=32),
+                build_decoder(2, num_classes=10, hidden_units=32),
+                num_classes=10,
+                seed=1,
+            ),
+            (unit_images, labels),
+            BATCH,
+            vae_noise,
+            sample_labels,
+        ),
+    }
+
+
+def main(out: Path) -> None:
+    keras.random.normal, keras.random.uniform = fixed_normal, fixed_uniform
+    backend = keras.backend.backend()
+    losses, arrays = {}, {}
+    for name, (model, inputs, batch_size, noise, sample_labels) in models().items():
+        set_weights_from_numpy(model)
+        if isinstance(model, VAE):
+            model.compile(optimizer=keras.optimizers.Adam(1e-3))
+        else:
+            model.compile()
+        # Static batch shapes on every backend: drop the remainder.
+        dataset = tf.data.Dataset.from_tensor_slices(inputs).batch(batch_size, drop_remainder=True)
+        history = model.fit(dataset.take(1).repeat(), epochs=STEPS, steps_per_epoch=1, verbose=0)
+        losses[name] = {k: [float(v) for v in values] for k, values in history.history.items()}
+        arrays[f"{name}/samples"] = model.generate(noise, labels=sample_labels)
+        model.save(out / f"{backend}_{name}.keras")
+        for path in sorted(out.glob(f"*_{name}.keras")):
+            origin = path.name.split("_")[0]
+            if origin != backend:
+                loaded = keras.models.load_model(path, safe_mode=True)
+                arrays[f"{name}/loaded_from_{origin}"] = loaded.generate(noise, labels=sample_labels)
+    (out / f"{backend}.json").write_text(json.dumps(losses, indent=1))
+    np.savez(out / f"{backend}.npz", **arrays)
+    print(f"{backend}: trained and saved {len(losses)} models")
+
+
+if __name__ == "__main__":
+    main(Path(sys.argv[1]))
