@@ -166,6 +166,8 @@ class Inpainting:
         objective: the mean objective per code, evaluated at each step
             before its update, (steps,).
         masked_loss: its data term alone (the misfit of the visible pixels), (steps,).
+        final_objective: the objective of each image's kept code after the
+            last step, (n,).
     """
 
     z: np.ndarray
@@ -173,6 +175,7 @@ class Inpainting:
     filled: np.ndarray
     objective: np.ndarray
     masked_loss: np.ndarray
+    final_objective: np.ndarray
 
 
 def _latent_dim(decoder) -> int:
@@ -184,6 +187,28 @@ def _latent_dim(decoder) -> int:
             f"decoder or a GAN's generator. Received inputs: {received}."
         )
     return int(inputs[0].shape[-1])
+
+
+def masked_objective(
+    decoder, z, images, mask, likelihood="bernoulli", noise_std=0.1, prior_weight=1.0
+):
+    """The objective of `inpaint_latent` for each code: (objective, data term), shapes (n,).
+
+    Args:
+        decoder: z -> logits ("bernoulli") or images ("gaussian").
+        z: codes (n, latent_dim), a tensor or variable.
+        images: the targets (n, height, width, channels); only visible pixels count.
+        mask: 1 where a pixel is visible, 0 where hidden.
+        likelihood, noise_std, prior_weight: as for `inpaint_latent`.
+    """
+    output = decoder(z, training=False)  # (n, h, w, c)
+    if likelihood == "bernoulli":  # output = logits l; -log p(x | l) = softplus(l) - x * l
+        misfit = ops.softplus(output) - images * output
+    else:  # -log N(x | g(z), noise_std^2), up to a constant
+        misfit = ops.square(images - output) / (2.0 * noise_std**2)
+    data = ops.sum(mask * misfit, axis=(1, 2, 3))  # hidden pixels count 0
+    prior = 0.5 * ops.sum(ops.square(z), axis=1)  # -log N(z | 0, I), up to a constant
+    return data + prior_weight * prior, data
 
 
 def inpaint_latent(
@@ -278,14 +303,7 @@ def inpaint_latent(
     optimizer = keras.optimizers.Adam(learning_rate)
 
     def per_image_losses():
-        output = decoder(z, training=False)
-        if likelihood == "bernoulli":  # output = logits; -log p = softplus(l) - x * l
-            misfit = ops.softplus(output) - x * output
-        else:
-            misfit = ops.square(x - output) / (2.0 * noise_std**2)
-        data = ops.sum(m * misfit, axis=(1, 2, 3))  # (restarts * n,): hidden pixels count 0
-        prior = 0.5 * ops.sum(ops.square(z), axis=1)
-        return data + prior_weight * prior, data
+        return masked_objective(decoder, z, x, m, likelihood, noise_std, prior_weight)
 
     def loss_fn():
         objective, data = per_image_losses()
@@ -299,7 +317,8 @@ def inpaint_latent(
         data_curve.append(float(ops.convert_to_numpy(ops.mean(data))))
 
     objective, _ = per_image_losses()  # after the last step
-    best = np.argmin(ops.convert_to_numpy(objective).reshape(restarts, n), axis=0)  # (n,)
+    objective = ops.convert_to_numpy(objective).reshape(restarts, n)
+    best = np.argmin(objective, axis=0)  # (n,)
     codes = ops.convert_to_numpy(z).reshape(restarts, n, latent_dim)[best, np.arange(n)]
     output = ops.convert_to_numpy(decoder(codes, training=False))
     decoded = 1.0 / (1.0 + np.exp(-output)) if likelihood == "bernoulli" else output
@@ -310,6 +329,7 @@ def inpaint_latent(
         filled=merge_visible(images, mask, decoded),
         objective=np.asarray(objective_curve),
         masked_loss=np.asarray(data_curve),
+        final_objective=objective[best, np.arange(n)],
     )
 
 
