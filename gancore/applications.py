@@ -32,7 +32,7 @@ import keras
 import numpy as np
 from keras import ops
 
-from gancore.gradients import minimize
+from gancore.gradients import StatelessTrainStep, minimize
 from gancore.images import UNIT_RANGE, check_images
 
 SIDES = ("bottom", "top", "left", "right")
@@ -201,6 +201,8 @@ def masked_objective(
         mask: 1 where a pixel is visible, 0 where hidden.
         likelihood, noise_std, prior_weight: as for `inpaint_latent`.
     """
+    images = ops.convert_to_tensor(images, "float32")
+    mask = ops.convert_to_tensor(mask, "float32")
     output = decoder(z, training=False)  # (n, h, w, c)
     if likelihood == "bernoulli":  # output = logits l; -log p(x | l) = softplus(l) - x * l
         misfit = ops.softplus(output) - images * output
@@ -297,29 +299,20 @@ def inpaint_latent(
                 f"Expected init of shape {(n, latent_dim)}. Received: shape={init.shape}."
             )
         starts[0] = init
-    z = keras.Variable(starts.reshape(restarts * n, latent_dim).astype("float32"), name="z")
-    x = ops.convert_to_tensor(np.tile(images, (restarts, 1, 1, 1)))  # (restarts * n, h, w, c)
-    m = ops.convert_to_tensor(np.tile(mask, (restarts, 1, 1, 1)))
-    optimizer = keras.optimizers.Adam(learning_rate)
+    x = np.tile(images, (restarts, 1, 1, 1))  # (restarts * n, h, w, c)
+    m = np.tile(mask, (restarts, 1, 1, 1))
+    search = LatentSearch(
+        decoder, starts.reshape(restarts * n, latent_dim), likelihood, noise_std, prior_weight
+    )
+    search.compile(optimizer=keras.optimizers.Adam(learning_rate))
+    # One epoch = one Adam step on every code (the whole set is one batch, in order).
+    history = search.fit(x, m, batch_size=len(x), epochs=int(steps), shuffle=False, verbose=0)
 
-    def per_image_losses():
-        return masked_objective(decoder, z, x, m, likelihood, noise_std, prior_weight)
-
-    def loss_fn():
-        objective, data = per_image_losses()
-        # A sum, not a mean: each code's gradient is its own image's, whatever the batch.
-        return ops.sum(objective), (objective, data)
-
-    objective_curve, data_curve = [], []
-    for _ in range(int(steps)):
-        _, (objective, data) = minimize(optimizer, loss_fn, [z])
-        objective_curve.append(float(ops.convert_to_numpy(ops.mean(objective))))
-        data_curve.append(float(ops.convert_to_numpy(ops.mean(data))))
-
-    objective, _ = per_image_losses()  # after the last step
-    objective = ops.convert_to_numpy(objective).reshape(restarts, n)
+    codes = ops.convert_to_numpy(search.z)  # (restarts * n, latent_dim)
+    objective, _ = masked_objective(decoder, codes, x, m, likelihood, noise_std, prior_weight)
+    objective = ops.convert_to_numpy(objective).reshape(restarts, n)  # after the last step
     best = np.argmin(objective, axis=0)  # (n,)
-    codes = ops.convert_to_numpy(z).reshape(restarts, n, latent_dim)[best, np.arange(n)]
+    codes = codes.reshape(restarts, n, latent_dim)[best, np.arange(n)]
     output = ops.convert_to_numpy(decoder(codes, training=False))
     decoded = 1.0 / (1.0 + np.exp(-output)) if likelihood == "bernoulli" else output
     decoded = np.clip(decoded, *value_range).astype("float32")
@@ -327,10 +320,74 @@ def inpaint_latent(
         z=codes,
         decoded=decoded,
         filled=merge_visible(images, mask, decoded),
-        objective=np.asarray(objective_curve),
-        masked_loss=np.asarray(data_curve),
+        objective=np.asarray(history.history["objective"]),
+        masked_loss=np.asarray(history.history["masked_loss"]),
         final_objective=objective[best, np.arange(n)],
     )
+
+
+class LatentSearch(StatelessTrainStep, keras.Model):
+    """The codes of `inpaint_latent` as the trainable weight of a model trained by `fit`.
+
+    `fit(images, mask, batch_size=n_codes, shuffle=False)`: each step takes one
+    optimizer step on the codes `z` (n_codes, latent_dim) against
+    `masked_objective`; the decoder's weights never move (only `z` is passed
+    to `minimize`). Being a model trained by `fit` is what lets the search run
+    compiled, and on every backend gancore supports.
+
+    Args:
+        decoder: z -> logits or images, as for `inpaint_latent`.
+        codes: the starting codes, (n_codes, latent_dim).
+        likelihood, noise_std, prior_weight: as for `inpaint_latent`.
+    """
+
+    def __init__(
+        self, decoder, codes, likelihood="bernoulli", noise_std=0.1, prior_weight=1.0, **kwargs
+    ):
+        super().__init__(**kwargs)
+        self.decoder = decoder
+        self.likelihood = likelihood
+        self.noise_std = float(noise_std)
+        self.prior_weight = float(prior_weight)
+        codes = np.asarray(codes, dtype="float32")
+        self.z = self.add_weight(shape=codes.shape, initializer="zeros", name="z")
+        self.z.assign(codes)
+        self.objective_tracker = keras.metrics.Mean(name="objective")
+        self.masked_loss_tracker = keras.metrics.Mean(name="masked_loss")
+        self.built = True  # z exists and the decoder is built: nothing to infer from data
+
+    @property
+    def metrics(self):
+        return [self.objective_tracker, self.masked_loss_tracker]
+
+    def compile(self, optimizer, **kwargs):
+        super().compile(optimizer=optimizer, **kwargs)
+        self.optimizer.build([self.z])  # slots for z only, not for the decoder's weights
+
+    def call(self, inputs=None, training=False):
+        """The decoder's output for the current codes (the inputs are not needed)."""
+        return self.decoder(self.z, training=False)
+
+    def train_step(self, data):
+        images, mask, _ = keras.utils.unpack_x_y_sample_weight(data)
+
+        def loss_fn():
+            objective, masked_loss = masked_objective(
+                self.decoder,
+                self.z,
+                images,
+                mask,
+                self.likelihood,
+                self.noise_std,
+                self.prior_weight,
+            )
+            # A sum, not a mean: each code's gradient is its own image's, whatever the batch.
+            return ops.sum(objective), (objective, masked_loss)
+
+        _, (objective, masked_loss) = minimize(self.optimizer, loss_fn, [self.z])
+        self.objective_tracker.update_state(ops.mean(objective))
+        self.masked_loss_tracker.update_state(ops.mean(masked_loss))
+        return {m.name: m.result() for m in self.metrics}
 
 
 # ---- resampling ------------------------------------------------------------------------------------

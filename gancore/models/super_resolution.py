@@ -25,7 +25,7 @@ import keras
 from keras import layers, ops
 
 from gancore import losses
-from gancore.gradients import minimize
+from gancore.gradients import OptimizerPair, StatelessTrainStep, minimize
 from gancore.models.serialization import with_submodels
 
 
@@ -82,7 +82,7 @@ def super_resolution_network(
 
 
 @keras.saving.register_keras_serializable(package="gancore")
-class SuperResolutionGAN(keras.Model):
+class SuperResolutionGAN(StatelessTrainStep, keras.Model):
     """An upsampler trained on L1 plus an adversarial term against a discriminator.
 
     `fit(low, high)` or a dataset of `(low, high)` batches. Trackers:
@@ -144,11 +144,26 @@ class SuperResolutionGAN(keras.Model):
         super().compile(optimizer=None, **kwargs)
         self.g_optimizer = g_optimizer or keras.optimizers.Adam(1e-4)
         self.d_optimizer = d_optimizer or keras.optimizers.Adam(1e-4)
+        # Keras sees both as the model's `optimizer` (it builds them, and on JAX
+        # carries their step counts and moments through the compiled step).
+        self.optimizer = OptimizerPair(
+            (self.d_optimizer, lambda: self.discriminator.trainable_variables),
+            (self.g_optimizer, lambda: self.generator.trainable_variables),
+        )
+        self._compile_kwargs = {
+            k: v
+            for k, v in kwargs.items()
+            if k in ("jit_compile", "steps_per_execution", "run_eagerly")
+        }
 
     def train_step(self, data):
         low, high, _ = keras.utils.unpack_x_y_sample_weight(data)
         if high is None:
             raise ValueError("SuperResolutionGAN trains on (low, high) pairs. Received: low only.")
+        low, high = (
+            ops.convert_to_tensor(low),
+            ops.convert_to_tensor(high),
+        )  # NumPy from train_on_batch
 
         # 1. Discriminator: real high-resolution images -> "real", upsampled ones -> "fake".
         fake = ops.stop_gradient(self.generator(low, training=True))  # G is fixed in the D step
@@ -206,12 +221,15 @@ class SuperResolutionGAN(keras.Model):
         return {
             "g_optimizer": keras.saving.serialize_keras_object(self.g_optimizer),
             "d_optimizer": keras.saving.serialize_keras_object(self.d_optimizer),
+            **self._compile_kwargs,
         }
 
     def compile_from_config(self, config):
+        config = dict(config)
         self.compile(
-            g_optimizer=keras.saving.deserialize_keras_object(config["g_optimizer"]),
-            d_optimizer=keras.saving.deserialize_keras_object(config["d_optimizer"]),
+            g_optimizer=keras.saving.deserialize_keras_object(config.pop("g_optimizer")),
+            d_optimizer=keras.saving.deserialize_keras_object(config.pop("d_optimizer")),
+            **config,
         )
         # Build the optimizers' slots now, so loading fills in their saved state.
         self.g_optimizer.build(self.generator.trainable_variables)

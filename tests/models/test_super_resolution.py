@@ -65,11 +65,11 @@ def test_a_few_l1_fit_steps_move_every_layer_and_lower_the_loss(pairs):
     network.compile(optimizer=keras.optimizers.Adam(5e-3), loss="mae")
     before = weights(network)
     first = network.evaluate(low, high, verbose=0)
-    history = network.fit(low, high, batch_size=8, epochs=10, verbose=0)
+    history = network.fit(low, high, batch_size=8, epochs=20, verbose=0)
     after = weights(network)
     assert all(not np.allclose(b, a) for b, a in zip(before, after, strict=True))
     assert np.isfinite(history.history["loss"]).all()
-    assert network.evaluate(low, high, verbose=0) < 0.95 * first
+    assert network.evaluate(low, high, verbose=0) < 0.9 * first
 
 
 def test_srgan_step_moves_both_networks_and_logs_every_tracker(pairs):
