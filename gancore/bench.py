@@ -9,13 +9,22 @@ on the same data in the same process, and prints the ratio on its last line.
 
     python -m gancore.bench                         # every model, ~20 s each
     python -m gancore.bench --models dcgan --seconds 60
+    python -m gancore.bench --backend jax           # the same on Keras's JAX backend
+    python -m gancore.bench --backend all --models dcgan,vae   # side by side
 
-Figures on a shared 2-core machine are noisy: compare ratios from one run.
+Keras fixes its backend at import, so `--backend` runs the bench in a fresh
+process with `KERAS_BACKEND` set. The reference loop is TensorFlow code, so
+the ratio is printed on the TensorFlow backend only. Figures on a shared
+2-core machine are noisy: compare ratios from one run.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
+import subprocess
+import sys
 import time
 
 import keras
@@ -25,6 +34,13 @@ from gancore import zoo
 from gancore.data import load_dataset, make_dataset
 
 REFERENCE = "dcgan (reference)"
+BACKENDS = ("tensorflow", "jax", "torch")
+# Per backend, what trains fastest here: XLA for JAX (eager JAX is slow), graph
+# mode for TensorFlow (XLA measured slower on this CPU), eager PyTorch
+# (torch.compile takes minutes to compile these nets; PyTorch also requires
+# steps_per_execution=1).
+DEFAULT_JIT = {"tensorflow": False, "jax": True, "torch": False}
+DEFAULT_STEPS_PER_EXECUTION = {"tensorflow": 8, "jax": 8, "torch": 1}
 
 
 def fit_runner(model, dataset):
@@ -115,7 +131,7 @@ def run(models, seconds, batch_size, width, jit_compile, steps_per_execution):
             recipe.build(width), jit_compile=jit_compile, steps_per_execution=steps_per_execution
         )
         runners = {name: fit_runner(model, dataset.repeat())}
-        if name == "dcgan":
+        if name == "dcgan" and keras.backend.backend() == "tensorflow":
             runners[REFERENCE] = reference_dcgan_runner(dataset, width, batch)
         results = measure(runners, seconds, batch, chunk=max(4, steps_per_execution))
         for runner, (warmup, speed) in results.items():
@@ -125,6 +141,46 @@ def run(models, seconds, batch_size, width, jit_compile, steps_per_execution):
     return rows
 
 
+def on_backend(backend, argv):
+    """Runs the bench with `argv` in a fresh process on `backend`; returns its rows."""
+    env = {**os.environ, "KERAS_BACKEND": backend}
+    code = "import json, sys; from gancore import bench; print('ROWS', json.dumps(bench.main(sys.argv[1:])))"
+    result = subprocess.run(
+        [sys.executable, "-c", code, *argv], env=env, capture_output=True, text=True
+    )
+    lines = result.stdout.splitlines()
+    print("\n".join(line for line in lines if not line.startswith("ROWS")), flush=True)
+    if result.returncode != 0:
+        raise RuntimeError(f"The bench failed on {backend}:\n{result.stderr[-3000:]}")
+    return json.loads(next(line for line in lines if line.startswith("ROWS"))[5:])
+
+
+def compare_backends(models, seconds, width=64, backends=BACKENDS):
+    """images/s of `models` on each backend, each in its own process: {backend: {model: images/s}}."""
+    argv = ["--models", ",".join(models), "--seconds", str(seconds), "--width", str(width)]
+    return _backend_table(argv, backends)
+
+
+def _backend_table(argv, backends=BACKENDS):
+    table = {}
+    for backend in backends:
+        rows = on_backend(backend, argv)
+        table[backend] = {name: speed for name, _, _, speed in rows if name != REFERENCE}
+    models = list(table[backends[0]])
+    print("images/s".ljust(18) + "".join(f"{b:>12}" for b in backends))
+    for name in models:
+        print(f"{name:<18}" + "".join(f"{table[b][name]:12.1f}" for b in backends))
+    return table
+
+
+def _without_backend_option(argv):
+    argv = list(argv)
+    if "--backend" in argv:
+        i = argv.index("--backend")
+        del argv[i : i + 2]
+    return [a for a in argv if not a.startswith("--backend=")]
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description="Training throughput of gancore's models.")
     names = list(zoo.RECIPES)
@@ -132,21 +188,31 @@ def main(argv=None):
     parser.add_argument("--seconds", type=float, default=20.0, help="timed seconds per model")
     parser.add_argument("--batch-size", type=int, help="default: each model's chapter batch")
     parser.add_argument("--width", type=int, default=64, help="DCGAN filter width")
-    parser.add_argument("--steps-per-execution", type=int, default=8)
-    parser.add_argument("--jit-compile", choices=["true", "false"], default="false",
-                        help="XLA; measured slower than graph mode on this CPU for these nets")  # fmt: skip
+    parser.add_argument("--backend", choices=[*BACKENDS, "all"],
+                        help="run on this Keras backend (default: the current one)")  # fmt: skip
+    parser.add_argument("--steps-per-execution", type=int, help="default: 8 (1 on torch)")
+    parser.add_argument("--jit-compile", choices=["true", "false"],
+                        help="default: true on jax, false on tensorflow and torch")  # fmt: skip
     args = parser.parse_args(argv)
     models = [m.strip() for m in args.models.split(",") if m.strip()]
     unknown = sorted(set(models) - set(names))
     if unknown:
         parser.error(f"unknown model(s) {unknown}; expected some of {names}")
-    print(
-        f"backend {keras.backend.backend()}, {args.seconds:g} s per model, images/s after warm-up"
-    )
-    jit = args.jit_compile == "true"
-    rows = run(models, args.seconds, args.batch_size, args.width, jit, args.steps_per_execution)
+    backend = keras.backend.backend()
+    rest = _without_backend_option(sys.argv[1:] if argv is None else argv)
+    if args.backend == "all":
+        table = _backend_table(rest)
+        return [
+            (name, b, None, speed) for b, speeds in table.items() for name, speed in speeds.items()
+        ]
+    if args.backend and args.backend != backend:
+        return [tuple(row) for row in on_backend(args.backend, rest)]
+    jit = DEFAULT_JIT[backend] if args.jit_compile is None else args.jit_compile == "true"
+    steps_per_execution = args.steps_per_execution or DEFAULT_STEPS_PER_EXECUTION[backend]
+    print(f"backend {backend}, {args.seconds:g} s per model, images/s after warm-up")
+    rows = run(models, args.seconds, args.batch_size, args.width, jit, steps_per_execution)
     speed = {name: ips for name, _, _, ips in rows}
-    if "dcgan" in speed:
+    if "dcgan" in speed and REFERENCE in speed:
         print(f"DCGAN speed-up vs reference loop: {speed['dcgan'] / speed[REFERENCE]:.2f}x")
     return rows
 

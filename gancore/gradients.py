@@ -105,7 +105,7 @@ def input_gradient(fn, x):
     if backend == "torch":
         import torch
 
-        x = x.detach().requires_grad_(True)
+        x = keras.ops.convert_to_tensor(x).detach().requires_grad_(True)
         (gradient,) = torch.autograd.grad(torch.sum(fn(x)), x, create_graph=True)
         return gradient
     if backend == "jax":
@@ -120,33 +120,40 @@ def _loss_of(result):
 
 
 def _jax_value_and_grad(loss_fn, variables):
-    """`loss_fn()` and its gradient with respect to `variables`, inside a JAX train step.
+    """`loss_fn()` and its gradient with respect to `variables`, on JAX.
 
     The loss is rewritten as a pure function of the variables' values: a
-    `StatelessScope` maps `variables` to the values being differentiated and
-    every other variable of the step to its current value. Updates that
-    `loss_fn` makes to other variables (BatchNorm statistics, the noise
-    generator's state) come out of the pure function and are written back.
+    `StatelessScope` maps `variables` to the values being differentiated and,
+    inside a model's train step, every other variable of the step to its
+    current value. Updates that `loss_fn` makes to those other variables
+    (BatchNorm statistics, the noise generator's state) come out of the pure
+    function and are written back. Outside a train step (e.g. optimising a
+    latent vector against a frozen decoder) other variables are read as they
+    are, and an update to one of them is an error rather than lost silently.
     """
     import jax
 
-    if not _JAX_STEP_VARIABLES:
-        raise RuntimeError(
-            "On the JAX backend, gancore.gradients.minimize runs inside the train step of a "
-            "model that inherits StatelessTrainStep (every gancore model does)."
-        )
     ids = {id(v) for v in variables}
     others = [v for v in _JAX_STEP_VARIABLES if id(v) not in ids]
     other_values = [v.value for v in others]  # current values from the step's scope
+    known = ids | {id(v) for v in others}
 
     def pure_loss(values):
         mapping = [*zip(variables, values, strict=True), *zip(others, other_values, strict=True)]
         with keras.StatelessScope(state_mapping=mapping) as scope:
             result = loss_fn()
+        if set(scope.state_mapping) - known:
+            raise RuntimeError(
+                "The loss updated variables that gancore.gradients.minimize cannot carry on JAX "
+                "outside a gancore model's train step (e.g. BatchNorm statistics or a seed "
+                "generator). Call the networks with training=False, or train through `fit`."
+            )
         updated = [scope.get_current_value(v) for v in others]
         return _loss_of(result), (result, updated)
 
-    gradients, (result, updated) = jax.grad(pure_loss, has_aux=True)([v.value for v in variables])
+    gradients, (result, updated) = jax.grad(pure_loss, has_aux=True)(
+        [v.value for v in variables]
+    )
     for variable, value in zip(others, updated, strict=True):
         variable.assign(value)  # recorded by the step's scope
     return result, gradients

@@ -6,5 +6,13 @@ subclassed model (a fresh process must import it first).
 """
 
 # Imported for their registration with Keras (GAN, ConditionalGAN, VAE, ConditionalVAE, WGAN,
-# SelfAttention, SpectralNormalization).
-from gancore.models import attention, gan, spectral, vae, wgan  # noqa: F401
+# SelfAttention, SpectralNormalization, SuperResolutionGAN, ProgressiveGAN).
+from gancore.models import (  # noqa: F401
+    attention,
+    gan,
+    progressive,
+    spectral,
+    super_resolution,
+    vae,
+    wgan,
+)
