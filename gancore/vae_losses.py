@@ -63,6 +63,7 @@ def gaussian_log_density(z, mean, log_var):
 
     `mean = 0, log_var = 0` gives the standard normal prior log p(z).
     """
+    z, mean, log_var = (ops.convert_to_tensor(t, dtype="float32") for t in (z, mean, log_var))
     per_dim = -0.5 * (LOG_2PI + log_var + ops.square(z - mean) / ops.exp(log_var))
     return ops.sum(per_dim, axis=-1)
 

@@ -60,10 +60,20 @@ def test_conv2d_of_delta_kernel_is_the_input():
     np.testing.assert_allclose(reference.conv2d(x, delta, padding="same"), x, atol=1e-7)
 
 
+# Keras 3.15's torch backend places the padding of these two "same" poolings
+# differently from TensorFlow and JAX (the reference follows TensorFlow).
+TORCH_SAME_PADDING = pytest.mark.xfail(
+    keras.backend.backend() == "torch",
+    reason="torch backend pads 'same' pooling differently",
+    strict=True,
+)
+
+
 @pytest.mark.parametrize(
     "pool_size, stride, padding, hw",
     [(2, None, "valid", (8, 8)), (3, 2, "valid", (9, 8)), (2, None, "same", (7, 9)),
-     (3, 2, "same", (8, 7)), ((2, 3), (1, 2), "same", (6, 7))],
+     pytest.param(3, 2, "same", (8, 7), marks=TORCH_SAME_PADDING),
+     pytest.param((2, 3), (1, 2), "same", (6, 7), marks=TORCH_SAME_PADDING)],
 )  # fmt: skip
 def test_pooling_equals_keras_pooling(pool_size, stride, padding, hw):
     x = _random(np.random.default_rng(3), 2, *hw, 3)

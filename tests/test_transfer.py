@@ -33,7 +33,7 @@ def _weights(model, name):
 
 
 def _features(model, x):
-    return np.asarray(
+    return keras.ops.convert_to_numpy(
         keras.Model(model.input, model.get_layer("features").output)(x, training=False)
     )
 
