@@ -151,9 +151,7 @@ def _jax_value_and_grad(loss_fn, variables):
         updated = [scope.get_current_value(v) for v in others]
         return _loss_of(result), (result, updated)
 
-    gradients, (result, updated) = jax.grad(pure_loss, has_aux=True)(
-        [v.value for v in variables]
-    )
+    gradients, (result, updated) = jax.grad(pure_loss, has_aux=True)([v.value for v in variables])
     for variable, value in zip(others, updated, strict=True):
         variable.assign(value)  # recorded by the step's scope
     return result, gradients
