@@ -55,17 +55,9 @@ def test_one_train_step_changes_both_networks_and_keeps_losses_finite():
     assert all(np.isfinite(float(v)) for v in logs.values())
 
 
-def test_discriminator_is_frozen_during_the_generator_step(monkeypatch):
+def test_discriminator_is_frozen_during_the_generator_step(snapshots_after_each_update):
     model = small_gan(run_eagerly=True)  # to look at the weights between the two updates
-    snapshots = []
-    original = gan_module.minimize
-
-    def recording_minimize(optimizer, loss_fn, variables):
-        result = original(optimizer, loss_fn, variables)
-        snapshots.append((weights(model.discriminator), weights(model.generator)))
-        return result
-
-    monkeypatch.setattr(gan_module, "minimize", recording_minimize)
+    snapshots = snapshots_after_each_update(gan_module, model)
     g_before = weights(model.generator)
     model.train_on_batch(images(), return_dict=True)
     (d_after_d_step, g_after_d_step), (d_after_g_step, g_after_g_step) = snapshots

@@ -101,19 +101,11 @@ def test_srgan_step_moves_both_networks_and_logs_every_tracker(pairs):
     )
 
 
-def test_discriminator_is_frozen_during_the_upsampler_step(pairs, monkeypatch):
+def test_discriminator_is_frozen_during_the_upsampler_step(pairs, snapshots_after_each_update):
     low, high = pairs
     model = small_srgan()
     model.compile(run_eagerly=True)  # to look at the weights between the two updates
-    snapshots = []
-    original = sr_module.minimize
-
-    def recording_minimize(optimizer, loss_fn, variables):
-        result = original(optimizer, loss_fn, variables)
-        snapshots.append((weights(model.discriminator), weights(model.generator)))
-        return result
-
-    monkeypatch.setattr(sr_module, "minimize", recording_minimize)
+    snapshots = snapshots_after_each_update(sr_module, model)
     g_before = weights(model.generator)
     model.train_on_batch(low[:8], high[:8])
     (d_after_d, g_after_d), (d_after_g, _) = snapshots

@@ -90,17 +90,9 @@ def test_each_critic_update_sees_its_own_slice_of_the_batch(monkeypatch):
     np.testing.assert_array_equal(np.concatenate(seen), batch)
 
 
-def test_networks_are_frozen_in_each_others_steps(monkeypatch):
+def test_networks_are_frozen_in_each_others_steps(snapshots_after_each_update):
     model = small_wgan("gp", n_critic=1, run_eagerly=True)
-    snapshots = []
-    original = wgan_module.minimize
-
-    def recording_minimize(optimizer, loss_fn, variables):
-        result = original(optimizer, loss_fn, variables)
-        snapshots.append((weights(model.critic), weights(model.generator)))
-        return result
-
-    monkeypatch.setattr(wgan_module, "minimize", recording_minimize)
+    snapshots = snapshots_after_each_update(wgan_module, model)  # (critic, generator) weights
     g_before = weights(model.generator)
     model.train_on_batch(images(), return_dict=True)
     (c_after_c_step, g_after_c_step), (c_after_g_step, g_after_g_step) = snapshots
