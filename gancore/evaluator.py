@@ -11,7 +11,8 @@ The weights ship inside the package (`gancore/assets/evaluator.keras`, with
 loading needs no network. They are produced by one command on full MNIST::
 
     GANCORE_DATA_DIR=/path/to/data python -m gancore.evaluator train
-    GANCORE_DATA_DIR=/path/to/data python -m gancore.evaluator report
+
+and `python -m gancore.evaluation_report` prints what they score on real digits.
 
 Inputs are images in [-1, 1] of shape (batch, 28, 28, 1): the convention of
 the book's `tanh` generators.
@@ -32,6 +33,7 @@ import numpy as np
 
 from gancore.images import TANH_RANGE, UNIT_RANGE, check_images, to_unit_range
 
+PACKAGE_PARENT = Path(__file__).resolve().parent.parent  # the repository, or site-packages
 ASSETS = Path(__file__).parent / "assets"
 EVALUATOR_PATH = ASSETS / "evaluator.keras"
 IMAGE_SHAPE = (28, 28, 1)
@@ -46,6 +48,14 @@ SEED = 0
 
 class EvaluatorMissingError(FileNotFoundError):
     """The evaluator's weights file is not where `load_evaluator` looked."""
+
+
+def shown_path(path) -> str:
+    """`path` as printed: relative to the folder holding gancore, else by name (no machine paths)."""
+    path = Path(path).resolve()
+    if path.is_relative_to(PACKAGE_PARENT):
+        return path.relative_to(PACKAGE_PARENT).as_posix()  # e.g. gancore/assets/evaluator.keras
+    return path.name
 
 
 def info_path(path: Path) -> Path:
@@ -123,7 +133,8 @@ class Evaluator:
         recorded = f"{accuracy:.2%} MNIST test accuracy" if accuracy is not None else "no record"
         return (
             f"Evaluator({self.model.name}, {self.model.count_params():,} parameters, "
-            f"{self.feature_dim}-d features, {recorded}, from {self.path})"
+            f"{self.feature_dim}-d features, {recorded}, "
+            f"from {shown_path(self.path) if self.path else 'memory'})"
         )
 
 
@@ -224,49 +235,22 @@ def train(
     }
     info_path(path).write_text(json.dumps(record, indent=2) + "\n")
     _load.cache_clear()
-    print(f"Wrote {path} ({path.stat().st_size / 1e6:.2f} MB) and {info_path(path).name}")
+    print(
+        f"Wrote {shown_path(path)} ({path.stat().st_size / 1e6:.2f} MB) and {info_path(path).name}"
+    )
     return record
 
 
-def report(n: int = 10_000, seed: int = 0):
-    """Prints the evaluator's accuracy and the metrics' real-data numbers and baselines.
-
-    Needs full MNIST (`GANCORE_DATA_DIR` or a download): the real-train row
-    scores `n` training digits against the 10,000 test digits.
-    """
-    from gancore import metrics
-    from gancore.data import load_dataset
-
-    evaluator = load_evaluator()
-    data = load_dataset("mnist", source="full", value_range=TANH_RANGE)
-    print(evaluator)
-    recorded = evaluator.test_accuracy
-    print(
-        f"Test accuracy on {len(data.x_test):,} MNIST test digits: "
-        f"{evaluator.accuracy(data.x_test, data.y_test):.4f} (recorded at training: {recorded})"
-    )
-    real_test = metrics.score_generator(
-        data.x_test, name="real test digits (vs themselves)", reference=data, baselines=False
-    )
-    table = metrics.score_generator(
-        data.x_train[:n], name=f"real train digits ({n:,})", reference=data, seed=seed
-    )
-    table.rows.append(real_test.rows[0])
-    print(table)
-    return table
-
-
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description="The book's MNIST evaluator.")
-    parser.add_argument("command", choices=["train", "report"])
-    parser.add_argument("--epochs", type=int, default=EPOCHS, help="train: epochs")
-    parser.add_argument("--out", default=str(EVALUATOR_PATH), help="train: the .keras file")
-    parser.add_argument("-n", type=int, default=10_000, help="report: train digits scored")
+    parser = argparse.ArgumentParser(
+        description="Retrains the book's MNIST evaluator. "
+        "What it scores on real digits: python -m gancore.evaluation_report."
+    )
+    parser.add_argument("command", choices=["train"])
+    parser.add_argument("--epochs", type=int, default=EPOCHS, help="epochs")
+    parser.add_argument("--out", default=str(EVALUATOR_PATH), help="the .keras file to write")
     args = parser.parse_args(argv)
-    if args.command == "train":
-        train(path=args.out, epochs=args.epochs)
-    else:
-        report(n=args.n)
+    train(path=args.out, epochs=args.epochs)
     return 0
 
 

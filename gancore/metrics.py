@@ -24,6 +24,7 @@ import dataclasses
 
 import numpy as np
 
+from gancore.evaluator import load_evaluator  # one way: the evaluator never imports metrics
 from gancore.images import TANH_RANGE
 
 
@@ -336,8 +337,6 @@ def score_generator(
     Returns:
         A `ScoreTable`; `print` it, or read `table.rows[0].frechet_distance`.
     """
-    from gancore.evaluator import load_evaluator
-
     evaluator = evaluator or load_evaluator()
     if reference is None:
         from gancore.data import load_dataset

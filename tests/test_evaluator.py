@@ -1,6 +1,8 @@
 """Tests for gancore.evaluator: the shipped MNIST classifier that scores generated digits."""
 
+import ast
 import json
+from pathlib import Path
 
 import keras
 import numpy as np
@@ -59,3 +61,32 @@ def test_images_in_unit_range_uint8_or_wrong_shape_raise(mnist):
 def test_missing_weights_file_raises_a_clear_error(tmp_path):
     with pytest.raises(ev.EvaluatorMissingError, match="python -m gancore.evaluator train"):
         ev.load_evaluator(tmp_path / "missing.keras")
+
+
+def test_evaluator_imports_neither_metrics_nor_the_report():
+    # The dependency runs one way: evaluation_report -> metrics -> evaluator.
+    source = Path(ev.__file__).read_text()
+    imported = {
+        node.module if isinstance(node, ast.ImportFrom) else alias.name
+        for node in ast.walk(ast.parse(source))
+        if isinstance(node, ast.Import | ast.ImportFrom)
+        for alias in node.names
+    }
+    assert not imported & {"gancore.metrics", "gancore.evaluation_report"}
+    assert "from gancore import metrics" not in source
+
+
+def test_printed_evaluator_names_its_file_without_a_machine_path():
+    shown = repr(ev.load_evaluator())
+    assert "from gancore/assets/evaluator.keras)" in shown
+    assert str(ev.PACKAGE_PARENT) not in shown
+    assert ev.shown_path("/somewhere/else/weights.keras") == "weights.keras"
+
+
+def test_command_line_trains_only_and_points_to_the_report(capsys):
+    with pytest.raises(SystemExit):
+        ev.main(["report"])
+    assert "invalid choice: 'report'" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        ev.main(["--help"])
+    assert "gancore.evaluation_report" in capsys.readouterr().out
