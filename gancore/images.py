@@ -2,11 +2,15 @@
 
 Generators with a `tanh` output work in `[-1, 1]`; classifiers and VAEs with a
 sigmoid output work in `[0, 1]`. Every array that enters a model or a metric
-goes through `check_images`, so a wrong shape or range fails loudly instead of
-training on garbage.
+goes through `check_images`, and every `tf.data.Dataset` that enters a model's
+`fit` through `check_dataset`, so a wrong shape, range or a NaN fails loudly
+instead of training on garbage.
 """
 
 from __future__ import annotations
+
+import contextlib
+import re
 
 import numpy as np
 
@@ -39,14 +43,45 @@ def to_unit_range(x, value_range=TANH_RANGE) -> np.ndarray:
     return np.clip((np.asarray(x, dtype="float32") - low) / (high - low), 0.0, 1.0)
 
 
+def _expected(value_range, shape, name, rank) -> str:
+    """The "Expected ..." half of a message: what `name` should look like."""
+    if shape is not None:
+        want_shape = f"(batch, {', '.join(map(str, shape))})"
+    else:
+        want_shape = "(batch, height, width, channels)" if rank == 4 else f"rank {rank}"
+    want_range = f" in [{value_range[0]:g}, {value_range[1]:g}]" if value_range else ""
+    return f"Expected {name}{want_range} with shape {want_shape}."
+
+
+def _shape_advice(received, shape) -> str:
+    """What to do about a batch shape that is not (batch, *shape), or ""."""
+    if received is None or shape is None or len(shape) < 2:
+        return ""
+    received, shape = tuple(received), tuple(shape)
+    if received[1:] == shape[:-1] and shape[-1] == 1:
+        return " Add the channel axis: x[..., None]."
+    if received == shape:
+        return " Batch the data: dataset.batch(batch_size)."
+    return ""
+
+
+def _range_advice(value_range) -> str:
+    if not value_range:
+        return ""
+    low, high = value_range
+    return f" Scale them into [{low:g}, {high:g}], e.g. with load_dataset(value_range=({low:g}, {high:g}))."
+
+
 def check_images(x, value_range=TANH_RANGE, shape=None, name: str = "images", tol=1e-3):
     """Raises a `ValueError` that says what was expected unless `x` is a batch of images.
 
     Args:
-        x: the array to check, shape (batch, height, width, channels).
+        x: the array to check, shape (batch, height, width, channels), or
+            (batch, *shape) when `shape` is given (e.g. (batch, 2) for points).
         value_range: the (low, high) that every value must lie in, or `None`
-            to skip the range check.
-        shape: the expected (height, width, channels), or `None` for any.
+            to skip the range check (values must still be finite).
+        shape: the expected shape of one sample, e.g. (28, 28, 1), or `None`
+            for any image shape.
         name: what the array is, for the message.
         tol: slack for float round-off at the range's ends.
 
@@ -54,20 +89,118 @@ def check_images(x, value_range=TANH_RANGE, shape=None, name: str = "images", to
         `x` as a NumPy float32 array.
     """
     x = np.asarray(x)
-    want_shape = (
-        f"(batch, {', '.join(map(str, shape))})" if shape else "(batch, height, width, channels)"
-    )
-    want_range = f" in [{value_range[0]:g}, {value_range[1]:g}]" if value_range else ""
-    expected = f"Expected {name}{want_range} with shape {want_shape}."
+    rank = 4 if shape is None else 1 + len(shape)
+    expected = _expected(value_range, shape, name, rank)
     received = f"Received: shape={x.shape}, dtype={x.dtype}"
     if x.size and np.issubdtype(x.dtype, np.number):
         received += f", min={x.min():g}, max={x.max():g}"
-    bad_shape = x.ndim != 4 or (shape is not None and tuple(x.shape[1:]) != tuple(shape))
+    bad_shape = x.ndim != rank or (shape is not None and tuple(x.shape[1:]) != tuple(shape))
     if bad_shape or not np.issubdtype(x.dtype, np.number) or x.size == 0:
-        raise ValueError(f"{expected} {received}.")
+        raise ValueError(f"{expected} {received}.{_shape_advice(x.shape, shape)}")
     x = x.astype("float32")
     if not np.isfinite(x).all():
         raise ValueError(f"{expected} {received} (contains NaN or inf).")
     if value_range and (x.min() < value_range[0] - tol or x.max() > value_range[1] + tol):
-        raise ValueError(f"{expected} {received}.")
+        raise ValueError(f"{expected} {received}.{_range_advice(value_range)}")
     return x
+
+
+# Brackets the message that `check_dataset` raises from inside tf.data, so that
+# `dataset_errors` can find it in TensorFlow's error text.
+_MARK = "<gancore>"
+
+
+def check_dataset(dataset, value_range=TANH_RANGE, shape=None, name: str = "images", tol=1e-3):
+    """`check_images` for a `tf.data.Dataset` of batches, as `fit` reads them.
+
+    The batch shape is checked at once, from the dataset's `element_spec`
+    (nothing is read). The values are checked batch by batch: a step appended
+    to the input pipeline asserts that each batch is finite and in
+    `value_range` (a min, a max and an `isfinite` per batch, run by tf.data
+    while the model trains, so training is not measurably slower; the data
+    order and its shuffling are untouched). Run `fit` inside
+    `dataset_errors()` to get a bad batch's error as the same `ValueError`
+    that `check_images` raises.
+
+    In an element `(x, y)` or `(x, y, sample_weight)` only `x` is checked;
+    datasets of dicts are passed through unchecked.
+
+    Returns:
+        The dataset with the value check appended.
+    """
+    import tensorflow as tf
+
+    spec = dataset.element_spec
+    spec = spec[0] if isinstance(spec, tuple) else spec
+    if not isinstance(spec, tf.TensorSpec):
+        return dataset
+    rank = 4 if shape is None else 1 + len(shape)
+    expected = _expected(value_range, shape, name, rank)
+    received = tuple(spec.shape.as_list()) if spec.shape.rank is not None else None
+    if (
+        received is None
+        or len(received) != rank
+        or (
+            shape is not None
+            and any(r is not None and r != e for r, e in zip(received[1:], shape, strict=True))
+        )
+    ):
+        raise ValueError(
+            f"{expected} Received: a tf.data.Dataset of batches of shape={received}, "
+            f"dtype={spec.dtype.name}.{_shape_advice(received, shape)}"
+        )
+    if not (spec.dtype.is_floating or spec.dtype.is_integer):
+        raise ValueError(f"{expected} Received: a tf.data.Dataset of dtype={spec.dtype.name}.")
+
+    def check_batch(x):
+        values = tf.cast(x, "float32")
+        low, high = tf.reduce_min(values), tf.reduce_max(values)
+        finite = tf.reduce_all(tf.math.is_finite(values))
+        ok = finite
+        if value_range:
+            ok = ok & (low >= value_range[0] - tol) & (high <= value_range[1] + tol)
+
+        def fail():  # builds the message only for a bad batch
+            message = tf.strings.join(
+                [
+                    f"{_MARK}{expected} Received: a batch of shape=(",
+                    tf.strings.reduce_join(tf.strings.as_string(tf.shape(x)), separator=", "),
+                    f"), dtype={spec.dtype.name}, min=",
+                    tf.strings.as_string(low, shortest=True),
+                    ", max=",
+                    tf.strings.as_string(high, shortest=True),
+                    tf.where(finite, "." + _range_advice(value_range), " (contains NaN or inf)."),
+                    _MARK,
+                ]
+            )
+            with tf.control_dependencies([tf.debugging.Assert(False, [message])]):
+                return tf.identity(ok)
+
+        checked = tf.cond(ok, lambda: ok, fail)
+        with tf.control_dependencies([checked]):
+            return tf.identity(x)
+
+    def check_element(*element):
+        if len(element) == 1:
+            return check_batch(element[0])
+        return (check_batch(element[0]), *element[1:])
+
+    # Parallel and deterministic: the check runs ahead of the model, the order stays.
+    return dataset.map(check_element, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+
+
+@contextlib.contextmanager
+def dataset_errors():
+    """Re-raises the error of a `check_dataset` check as a plain `ValueError`.
+
+    TensorFlow reports a failed check inside a dataset as an
+    `InvalidArgumentError` wrapped in graph-execution text; this digs out the
+    message `check_dataset` wrote. Other errors pass through unchanged.
+    """
+    try:
+        yield
+    except Exception as error:
+        found = re.search(re.escape(_MARK) + "(.*?)" + re.escape(_MARK), str(error), re.DOTALL)
+        if found is None:
+            raise
+        raise ValueError(found.group(1)) from None

@@ -23,10 +23,8 @@ from keras import ops
 
 from gancore import losses
 from gancore.gradients import OptimizerPair, StatelessTrainStep, minimize
-from gancore.images import TANH_RANGE, check_images
-from gancore.models.serialization import with_submodels
-
-_SEED_STATE = "seed_generator_state"
+from gancore.images import TANH_RANGE, check_dataset, check_images, dataset_errors
+from gancore.models.serialization import SavesSeedState, with_submodels
 
 
 def _input_shape(model, index: int = 0) -> tuple:
@@ -35,7 +33,7 @@ def _input_shape(model, index: int = 0) -> tuple:
 
 
 @keras.saving.register_keras_serializable(package="gancore")
-class GAN(StatelessTrainStep, keras.Model):
+class GAN(SavesSeedState, StatelessTrainStep, keras.Model):
     """A generator and a discriminator trained against each other by `fit`.
 
     Args:
@@ -204,26 +202,31 @@ class GAN(StatelessTrainStep, keras.Model):
             )
 
     def fit(self, x=None, y=None, *args, **kwargs):
-        """`keras.Model.fit` after checking NumPy inputs' shape and value range.
+        """`keras.Model.fit` after checking the real samples.
 
-        Images (rank 4) must lie in [-1, 1], the range of the `tanh` generator.
-        For a `tf.data.Dataset` the element shape is checked.
+        The samples must have the discriminator's input shape and be finite;
+        images (rank 4) must also lie in [-1, 1], the range of the `tanh`
+        generator. A NumPy array is checked whole before training. A
+        `tf.data.Dataset` is checked by `gancore.images.check_dataset`: its
+        batch shape at once, and every batch's values as `fit` reads it (the
+        data order is untouched and the cost is too small to measure). Other
+        inputs (generators, `PyDataset`) go to Keras unchecked.
         """
-        if isinstance(x, np.ndarray):
-            if len(self.sample_shape) == 3:
-                check_images(x, value_range=TANH_RANGE, shape=self.sample_shape, name="real images")
-            elif x.shape[1:] != self.sample_shape:
-                raise ValueError(
-                    f"Expected real samples of shape (batch, {', '.join(map(str, self.sample_shape))}). "
-                    f"Received: shape={x.shape}."
-                )
-        elif hasattr(x, "element_spec"):
-            spec = x.element_spec
-            spec = spec[0] if isinstance(spec, tuple) else spec
-            self._check_batch_shape(spec)
         if not hasattr(self, "d_optimizer"):
             raise RuntimeError("Call `compile()` before `fit()` (it sets the two optimizers).")
-        return super().fit(x, y, *args, **kwargs)
+        with dataset_errors():
+            return super().fit(self._checked_real(x), y, *args, **kwargs)
+
+    def _checked_real(self, x):
+        """`x` checked by `check_images` or, for a dataset, wrapped by `check_dataset`."""
+        is_image = len(self.sample_shape) == 3
+        value_range = TANH_RANGE if is_image else None
+        name = "real images" if is_image else "real samples"
+        if hasattr(x, "element_spec"):
+            return check_dataset(x, value_range, self.sample_shape, name=name)
+        if hasattr(x, "__array__"):  # NumPy, or a backend tensor
+            check_images(x, value_range, self.sample_shape, name=name)
+        return x
 
     # -- sampling -----------------------------------------------------------------
 
@@ -283,18 +286,6 @@ class GAN(StatelessTrainStep, keras.Model):
     @classmethod
     def from_config(cls, config):
         return cls(**with_submodels(config, "generator", "discriminator"))
-
-    def save_own_variables(self, store):
-        super().save_own_variables(store)
-        # The noise generator's state, so a resumed run draws the noise an
-        # uninterrupted one would have drawn.
-        store[_SEED_STATE] = ops.convert_to_numpy(self.seed_generator.state)
-
-    def load_own_variables(self, store):
-        keys = list(store.keys())
-        if _SEED_STATE in keys:
-            self.seed_generator.state.assign(store[_SEED_STATE])
-        super().load_own_variables({k: store[k] for k in keys if k != _SEED_STATE})
 
     def get_compile_config(self):
         if not hasattr(self, "d_optimizer"):

@@ -36,8 +36,8 @@ import numpy as np
 from keras import layers, ops
 
 from gancore.gradients import StatelessTrainStep, minimize
-from gancore.images import UNIT_RANGE, check_images
-from gancore.models.serialization import with_submodels
+from gancore.images import UNIT_RANGE, check_dataset, check_images, dataset_errors
+from gancore.models.serialization import SavesSeedState, with_submodels
 from gancore.vae_losses import (
     bernoulli_log_likelihood,
     binarize,
@@ -120,11 +120,12 @@ def _check_image_shape(image_shape):
 
 
 @keras.saving.register_keras_serializable(package="gancore")
-class Sampler(layers.Layer):
+class Sampler(SavesSeedState, layers.Layer):
     """The reparameterization trick: z = z_mean + exp(z_log_var / 2) * eps, eps ~ N(0, I).
 
     The randomness is an input to a deterministic function of (z_mean,
-    z_log_var), so gradients flow to the encoder through both.
+    z_log_var), so gradients flow to the encoder through both. The seed
+    generator's state is saved with the model (a resumed run draws on).
 
     Args:
         seed: int seed of the layer's `keras.random.SeedGenerator`; the same
@@ -154,7 +155,7 @@ class Sampler(layers.Layer):
 
 
 @keras.saving.register_keras_serializable(package="gancore")
-class VAE(StatelessTrainStep, keras.Model):
+class VAE(SavesSeedState, StatelessTrainStep, keras.Model):
     """A VAE trained on the negative ELBO, with beta weighting the KL term (beta-VAE).
 
     Compile with the standard `compile(optimizer=..., jit_compile=...)` and
@@ -168,8 +169,11 @@ class VAE(StatelessTrainStep, keras.Model):
         binarize: draw a fresh Bernoulli binarization of every batch (see the
             module docstring); `False` trains on grey levels (then the
             "reconstruction" is a BCE, not a log-likelihood).
-        seed: seed of the sampler and of the binarization noise.
+        seed: seed of the sampler and of the binarization noise. Both
+            generators' states are saved in `.keras` files.
     """
+
+    seed_generator_names = ("binarize_seed",)  # the sampler saves its own
 
     def __init__(self, encoder, decoder, beta=1.0, binarize=True, seed=None, **kwargs):
         super().__init__(**kwargs)
@@ -221,6 +225,39 @@ class VAE(StatelessTrainStep, keras.Model):
         x, condition = self.unpack(data)
         reconstruction_loss, kl_loss = self.elbo_terms(x, condition, training=False)
         return self._track(reconstruction_loss + self.beta * kl_loss, reconstruction_loss, kl_loss)
+
+    def fit(self, x=None, y=None, *args, **kwargs):
+        """`keras.Model.fit` after checking the images (and `validation_data`'s).
+
+        Images must be finite, in [0, 1] and of shape (batch, *image_shape):
+        a NumPy array is checked whole before training; a `tf.data.Dataset`
+        by `gancore.images.check_dataset` (its batch shape at once, each
+        batch's values as `fit` reads it). Without this, binarization would
+        quietly turn [0, 255] or NaN pixels into 0s and 1s.
+        """
+        if kwargs.get("validation_data") is not None:
+            kwargs["validation_data"] = self._checked_pair(kwargs["validation_data"])
+        with dataset_errors():
+            return super().fit(self._checked(x), y, *args, **kwargs)
+
+    def evaluate(self, x=None, y=None, *args, **kwargs):
+        """`keras.Model.evaluate` after the same checks as `fit`."""
+        with dataset_errors():
+            return super().evaluate(self._checked(x), y, *args, **kwargs)
+
+    def _checked(self, x):
+        """`x` checked by `check_images` or, for a dataset, wrapped by `check_dataset`."""
+        if hasattr(x, "element_spec"):
+            return check_dataset(x, UNIT_RANGE, self.image_shape, name="images")
+        if hasattr(x, "__array__"):  # NumPy, or a backend tensor
+            self._images(x)
+        return x
+
+    def _checked_pair(self, data):
+        """`validation_data`: a dataset, images, or a tuple (images, labels[, weights])."""
+        if isinstance(data, (list, tuple)):
+            return (self._checked(data[0]), *data[1:])
+        return self._checked(data)
 
     def _track(self, loss, reconstruction_loss, kl_loss):
         self.loss_tracker.update_state(loss)
