@@ -5,14 +5,21 @@ The pieces the transfer-learning chapter uses, each small enough to read:
 - `select_classes` keeps some classes of a labelled set, optionally only
   `per_class` randomly drawn examples of each, and renumbers the labels 0, 1, ...
 - `replace_head` copies a trained classifier up to a named layer (its weights
-  too, so the original stays untouched) and puts a new softmax layer on top.
+  too, so the original stays untouched) and puts a new softmax layer on top;
+  with `freeze=True` the copied layers become one `FrozenFeatures` layer, a
+  feature extractor that is frozen and runs in inference mode.
 - `freeze_up_to` and `freeze_batchnorm` set `layer.trainable = False`; the
   model must be compiled afterwards for the change to take effect.
-- `count_params` splits the parameters into trainable and frozen.
+- `count_params` splits the parameters into trainable and frozen;
+  `find_layer` finds a layer by name, inside nested models too.
 
 Keras 3 semantics worth knowing: a `BatchNormalization` layer with
 `trainable = False` runs in inference mode (it normalises with its moving mean
-and variance and stops updating them), whatever `training` says.
+and variance and stops updating them), whatever `training` says. `Dropout`
+ignores `trainable`: it drops units whenever `fit` trains, frozen or not.
+And in a functional model `fit`'s `training=True` reaches every layer, even
+one that was called with `training=False` when the model was built
+(keras-team/keras#20285). `FrozenFeatures` is the way around both.
 """
 
 from __future__ import annotations
@@ -22,6 +29,8 @@ from collections.abc import Sequence
 import keras
 import numpy as np
 from keras import layers
+
+from gancore.models.serialization import with_submodels
 
 
 def select_classes(
@@ -81,11 +90,49 @@ def select_classes(
     return x[keep], y_subset
 
 
+@keras.saving.register_keras_serializable(package="gancore")
+class FrozenFeatures(layers.Layer):
+    """A feature extractor that runs in inference mode, also inside `fit`.
+
+    A frozen network must compute the same features while the new head trains
+    as when it is used: no Dropout, BatchNorm with its moving statistics. The
+    wrapped network is called with `training=False` from this layer's own
+    `call`, where `fit`'s `training=True` does not reach it.
+
+    Args:
+        extractor: a model from inputs to features.
+        trainable: whether the extractor's weights train (default: frozen).
+            Set `layer.trainable = True` later to fine-tune them; they then
+            train in inference mode, as the Keras guide recommends for BatchNorm.
+        **kwargs: standard layer arguments (`name`, ...).
+    """
+
+    def __init__(self, extractor, trainable: bool = False, **kwargs):
+        super().__init__(trainable=trainable, **kwargs)
+        self.extractor = extractor
+        self.extractor.trainable = trainable
+
+    def call(self, inputs):
+        return self.extractor(inputs, training=False)  # (batch, feature_dim), whatever fit says
+
+    def compute_output_shape(self, input_shape):
+        return self.extractor.compute_output_shape(input_shape)
+
+    def get_config(self):
+        extractor = keras.saving.serialize_keras_object(self.extractor)
+        return {**super().get_config(), "extractor": extractor}
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**with_submodels(config, "extractor"))
+
+
 def replace_head(
     model: keras.Model,
     num_classes: int,
     feature_layer: str = "features",
     dropout: float = 0.0,
+    freeze: bool = False,
     name: str | None = None,
 ) -> keras.Model:
     """A copy of `model` up to `feature_layer`, with a new softmax classifier on top.
@@ -100,6 +147,11 @@ def replace_head(
         num_classes: outputs of the new head.
         feature_layer: the layer whose output the new head reads.
         dropout: the Dropout rate before the new dense layer (0: none).
+        freeze: wrap the copied layers up to `feature_layer` in one
+            `FrozenFeatures` layer named `frozen_features`: their weights do
+            not train, and they run in inference mode (their own Dropout off,
+            BatchNorm on its moving statistics) during `fit` too, so only the
+            new head learns, on the features it will see at test time.
         name: the new model's name (default: `<model.name>_new_head`).
 
     Returns:
@@ -117,12 +169,16 @@ def replace_head(
         )
     copy = keras.models.clone_model(model)  # same architecture, fresh variables
     copy.set_weights(model.get_weights())
-    x = copy.get_layer(feature_layer).output  # (batch, feature_dim)
+    inputs, x = copy.input, copy.get_layer(feature_layer).output  # x: (batch, feature_dim)
+    if freeze:
+        extractor = keras.Model(inputs, x, name=f"{model.name}_features")
+        inputs = keras.Input(tuple(copy.input.shape[1:]), name=copy.input.name)
+        x = FrozenFeatures(extractor, name="frozen_features")(inputs)
     if dropout:
         x = layers.Dropout(dropout, name="head_dropout")(x)
     logits = layers.Dense(int(num_classes), name="logits")(x)  # (batch, num_classes)
     outputs = layers.Softmax(name="probabilities")(logits)
-    return keras.Model(copy.input, outputs, name=name or f"{model.name}_new_head")
+    return keras.Model(inputs, outputs, name=name or f"{model.name}_new_head")
 
 
 def freeze_up_to(model: keras.Model, layer_name: str) -> list[str]:
@@ -130,6 +186,9 @@ def freeze_up_to(model: keras.Model, layer_name: str) -> list[str]:
 
     Layers after it (the head) are left as they are. Compile the model
     afterwards: Keras reads `trainable` when it builds the train step.
+    Frozen weights do not move, but a frozen Dropout layer still drops units
+    during `fit`; for a frozen feature extractor use `replace_head(...,
+    freeze=True)`, which also runs the frozen layers in inference mode.
 
     Returns:
         The names of the frozen layers.
@@ -148,11 +207,24 @@ def freeze_up_to(model: keras.Model, layer_name: str) -> list[str]:
 
 
 def _all_layers(model):
-    """The layers of `model`, descending into nested models."""
+    """The layers of `model`, descending into nested models and `FrozenFeatures`."""
     for layer in model.layers:
         yield layer
+        if isinstance(layer, FrozenFeatures):
+            layer = layer.extractor
         if isinstance(layer, keras.Model):
             yield from _all_layers(layer)
+
+
+def find_layer(model: keras.Model, name: str) -> layers.Layer:
+    """The layer called `name` in `model`, also inside nested models and `FrozenFeatures`."""
+    found = [layer for layer in _all_layers(model) if layer.name == name]
+    if not found:
+        names = [layer.name for layer in _all_layers(model)]
+        raise ValueError(
+            f"Expected the name of a layer of {model.name!r}, one of {names}. Received: {name!r}."
+        )
+    return found[0]
 
 
 def freeze_batchnorm(model: keras.Model) -> list[str]:

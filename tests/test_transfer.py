@@ -6,7 +6,9 @@ import pytest
 
 from gancore.models.classifier import conv_classifier, lenet
 from gancore.transfer import (
+    FrozenFeatures,
     count_params,
+    find_layer,
     freeze_batchnorm,
     freeze_up_to,
     replace_head,
@@ -132,6 +134,72 @@ def test_frozen_base_does_not_move_during_fit_while_the_head_does():
         for old, new in zip(weights, _weights(model, name), strict=True):
             np.testing.assert_array_equal(old, new, err_msg=name)
     assert not np.allclose(head[0], _weights(model, "logits")[0])
+
+
+def _all_weights(layer):
+    return [np.array(w) for w in layer.weights]
+
+
+def test_trainable_false_alone_leaves_dropout_active_during_fit():
+    # Why FrozenFeatures exists: the flat frozen copy still drops units in `fit`,
+    # so the loss of a train step differs from the inference loss on the same batch.
+    x, y = _labelled(n_per_class=8, num_classes=5)
+    model = replace_head(_small_classifier(), num_classes=5)
+    freeze_up_to(model, "features")  # dropout1 sits below `features`
+    model.compile(optimizer=keras.optimizers.Adam(1e-2), loss="sparse_categorical_crossentropy")
+    inference_loss = model.evaluate(x[:8], y[:8], verbose=0)
+    assert not np.isclose(model.train_on_batch(x[:8], y[:8]), inference_loss, rtol=1e-4)
+
+
+def test_frozen_features_run_in_inference_mode_during_fit():
+    x, y = _labelled(n_per_class=8, num_classes=5)
+    model = replace_head(_small_classifier(), num_classes=5, freeze=True)
+    frozen = model.get_layer("frozen_features")
+    assert isinstance(frozen, FrozenFeatures) and not frozen.trainable
+    # The features are the inference features whatever `training` says, every call.
+    probe = keras.Model(model.input, frozen.output)
+    inference = keras.ops.convert_to_numpy(probe(x[:8], training=False))
+    for _ in range(2):
+        np.testing.assert_array_equal(
+            keras.ops.convert_to_numpy(probe(x[:8], training=True)), inference
+        )
+    # Inside fit: the loss a train step computes (before its update) is the inference loss.
+    model.compile(optimizer=keras.optimizers.Adam(1e-2), loss="sparse_categorical_crossentropy")
+    inference_loss = model.evaluate(x[:8], y[:8], verbose=0)
+    np.testing.assert_allclose(model.train_on_batch(x[:8], y[:8]), inference_loss, rtol=1e-5)
+    # And the frozen weights (kernels, BN scale, shift and statistics) do not move; the head does.
+    before, head = _all_weights(frozen), _weights(model, "logits")
+    _fit(model, x, y)
+    for old, new in zip(before, _all_weights(frozen), strict=True):
+        np.testing.assert_array_equal(old, new)
+    assert not np.allclose(head[0], _weights(model, "logits")[0])
+
+
+def test_frozen_features_train_only_the_head_and_find_layer_looks_inside():
+    model = replace_head(_small_classifier(), num_classes=5, dropout=0.3, freeze=True)
+    trainable, frozen = count_params(model)
+    assert trainable == 16 * 5 + 5
+    assert trainable + frozen == model.count_params()
+    assert find_layer(model, "conv1").kernel.shape == (3, 3, 1, 4)
+    assert freeze_batchnorm(model) == ["bn1", "bn2", "bn3", "bn_dense"]
+    with pytest.raises(ValueError, match=r"Expected the name of a layer .* Received: 'nope'"):
+        find_layer(model, "nope")
+
+
+def test_frozen_features_round_trip_through_a_keras_file_and_train_on(tmp_path):
+    x, y = _labelled(n_per_class=8, num_classes=5)
+    model = replace_head(_small_classifier(), num_classes=5, dropout=0.3, freeze=True)
+    _fit(model, x, y)
+    model.save(tmp_path / "frozen.keras")
+    loaded = keras.models.load_model(tmp_path / "frozen.keras", safe_mode=True)
+    assert not loaded.get_layer("frozen_features").trainable
+    np.testing.assert_allclose(
+        loaded.predict(x[:8], verbose=0), model.predict(x[:8], verbose=0), atol=1e-6
+    )
+    before = _all_weights(loaded.get_layer("frozen_features"))
+    _fit(loaded, x, y)
+    for old, new in zip(before, _all_weights(loaded.get_layer("frozen_features")), strict=True):
+        np.testing.assert_array_equal(old, new)
 
 
 def test_frozen_batchnorm_keeps_its_statistics_while_the_convolutions_train():
