@@ -10,12 +10,17 @@ $$ y = x + \\gamma \\, v(h(x)\\,\\beta^\\top), $$
 
 with a learnable gate $\\gamma$ that starts at 0, so that at initialisation
 the block is the identity and the network learns to use attention gradually.
+
+In a SAGAN discriminator the four 1x1 convolutions are spectrally normalised
+like every other layer (`spectral_norm=True`).
 """
 
 from __future__ import annotations
 
 import keras
 from keras import layers, ops
+
+from gancore.models.spectral import SpectralNormalization
 
 
 @keras.saving.register_keras_serializable(package="gancore")
@@ -25,6 +30,8 @@ class SelfAttention(layers.Layer):
     Args:
         reduction: the queries and keys have `channels // reduction` channels
             (8 in SAGAN), which keeps the $N \\times N$ product cheap.
+        spectral_norm: wrap the four 1x1 convolutions (query, key, value,
+            output) in `SpectralNormalization`, as SAGAN does in both networks.
         **kwargs: standard layer arguments (`name`, ...).
 
     Call arguments:
@@ -34,20 +41,26 @@ class SelfAttention(layers.Layer):
     (batch, N, N), row $i$ being where position $i$ looked.
     """
 
-    def __init__(self, reduction: int = 8, **kwargs):
+    def __init__(self, reduction: int = 8, spectral_norm: bool = False, **kwargs):
         super().__init__(**kwargs)
         if reduction < 1:
             raise ValueError(f"Expected reduction >= 1. Received: reduction={reduction}.")
         self.reduction = int(reduction)
+        self.spectral_norm = bool(spectral_norm)
         self.last_attention = None
+
+    def _conv(self, filters: int, name: str):
+        """A bias-free 1x1 convolution, spectrally normalised if asked."""
+        conv = layers.Conv2D(filters, 1, use_bias=False, name=name)
+        return SpectralNormalization(conv, name=f"{name}_sn") if self.spectral_norm else conv
 
     def build(self, input_shape):
         channels = int(input_shape[-1])
         inner = max(1, channels // self.reduction)
-        self.query = layers.Conv2D(inner, 1, use_bias=False, name="query")
-        self.key = layers.Conv2D(inner, 1, use_bias=False, name="key")
-        self.value = layers.Conv2D(max(1, channels // 2), 1, use_bias=False, name="value")
-        self.out = layers.Conv2D(channels, 1, use_bias=False, name="out")
+        self.query = self._conv(inner, "query")
+        self.key = self._conv(inner, "key")
+        self.value = self._conv(max(1, channels // 2), "value")
+        self.out = self._conv(channels, "out")
         self.query.build(input_shape)
         self.key.build(input_shape)
         self.value.build(input_shape)
@@ -72,4 +85,8 @@ class SelfAttention(layers.Layer):
         return input_shape
 
     def get_config(self):
-        return {**super().get_config(), "reduction": self.reduction}
+        return {
+            **super().get_config(),
+            "reduction": self.reduction,
+            "spectral_norm": self.spectral_norm,
+        }

@@ -258,7 +258,7 @@ def dcgan_discriminator(
             x = layers.BatchNormalization()(x)
         x = layers.LeakyReLU(0.2)(x)
         if attention and i == 0:
-            x = SelfAttention(name="self_attention")(x)
+            x = SelfAttention(spectral_norm=spectral_norm, name="self_attention")(x)
     x = layers.Flatten()(x)
     outputs = normalized(layers.Dense(1, name="logit"))(x)
     return keras.Model(inputs, outputs, name=name)

@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 
 from gancore.models.attention import SelfAttention
+from gancore.models.spectral import SpectralNormalization
 
 
 def _feature_map(seed=0, shape=(2, 6, 6, 16)):
@@ -36,9 +37,58 @@ def test_open_gate_mixes_in_far_away_positions():
     assert not np.allclose(y[:, 5, 5], y_changed[:, 5, 5])  # the far corner sees it
 
 
-def test_round_trips_through_a_keras_file(tmp_path):
+def _numpy(t):
+    return keras.ops.convert_to_numpy(t)
+
+
+def test_spectral_norm_makes_every_convolution_of_the_block_compute_with_sigma_one():
+    layer = SelfAttention(reduction=4, spectral_norm=True)
+    x = _feature_map()
+    for _ in range(30):  # training calls refine each power-iteration vector u
+        layer(x, training=True)
+    convs = [layer.query, layer.key, layer.value, layer.out]
+    assert all(isinstance(conv, SpectralNormalization) for conv in convs)
+    kernels = [w for w in layer.weights if w.name == "kernel"]
+    assert len(kernels) == len(convs)  # no convolution left unwrapped
+    normalized = [_numpy(conv.normalized_kernel()) for conv in convs]
+    for kernel in normalized:  # (1, 1, in, out): sigma of the (in, out) matrix
+        sigma = np.linalg.svd(kernel.reshape(-1, kernel.shape[-1]), compute_uv=False)[0]
+        assert sigma == pytest.approx(1.0, abs=1e-3)
+    # The block's output is computed with those kernels: redo it in NumPy.
+    layer.gamma.assign(1.0)
+    q, k, v, out = (kernel.reshape(-1, kernel.shape[-1]) for kernel in normalized)
+    flat = x.reshape(2, 36, 16)
+    logits = (flat @ q) @ (flat @ k).transpose(0, 2, 1)  # (batch, N, N)
+    attention = np.exp(logits - logits.max(-1, keepdims=True))
+    attention /= attention.sum(-1, keepdims=True)
+    expected = flat + (attention @ (flat @ v)) @ out
+    np.testing.assert_allclose(_numpy(layer(x)).reshape(2, 36, 16), expected, atol=1e-4)
+
+
+def test_discriminator_with_spectral_norm_normalises_its_attention_block_too():
+    from gancore.models import networks
+
+    plain = networks.dcgan_discriminator(width=16, attention=True)
+    normalised = networks.dcgan_discriminator(
+        width=16, batch_norm=False, spectral_norm=True, attention=True
+    )
+    assert not plain.get_layer("self_attention").spectral_norm
+    assert normalised.get_layer("self_attention").spectral_norm
+
+
+@pytest.mark.parametrize("spectral_norm", [False, True])
+def test_config_round_trips(spectral_norm):
+    layer = SelfAttention(reduction=2, spectral_norm=spectral_norm, name="attn")
+    config = SelfAttention.from_config(layer.get_config()).get_config()
+    assert config == layer.get_config()
+    assert config["spectral_norm"] is spectral_norm and config["reduction"] == 2
+
+
+@pytest.mark.parametrize("spectral_norm", [False, True])
+def test_round_trips_through_a_keras_file(tmp_path, spectral_norm):
     inputs = keras.Input((6, 6, 16))
-    model = keras.Model(inputs, SelfAttention(reduction=4, name="attn")(inputs))
+    attention = SelfAttention(reduction=4, spectral_norm=spectral_norm, name="attn")
+    model = keras.Model(inputs, attention(inputs))
     model.get_layer("attn").gamma.assign(0.5)
     model.save(tmp_path / "attn.keras")
     loaded = keras.models.load_model(tmp_path / "attn.keras", safe_mode=True)
