@@ -17,6 +17,12 @@ and the upsampler is trained on
 
 which trades some pixel accuracy (PSNR) for outputs that look like real
 images (Blau & Michaeli 2018). Images are in [0, 1].
+
+The discriminator sees real and upsampled images in one batch, in both steps.
+Fed all-real and all-fake batches apart, a BatchNorm discriminator would
+normalise each kind with that kind's own statistics while training, but with
+the mixed moving averages at inference, so what it learns in training need
+not carry over.
 """
 
 from __future__ import annotations
@@ -93,7 +99,8 @@ class SuperResolutionGAN(StatelessTrainStep, keras.Model):
     Args:
         generator: low -> high images, e.g. `super_resolution_network(...)`.
         discriminator: high-resolution image -> one logit, e.g.
-            `networks.dcgan_discriminator(...)`; it sees images in [0, 1].
+            `networks.dcgan_discriminator(...)`; it sees images in [0, 1],
+            real and upsampled ones together in every batch.
         adversarial_weight: weight of -log D(G(low)) in L_G; 0 trains on L1
             alone (the discriminator still learns, but G ignores it).
     """
@@ -169,8 +176,9 @@ class SuperResolutionGAN(StatelessTrainStep, keras.Model):
         fake = ops.stop_gradient(self.generator(low, training=True))  # G is fixed in the D step
 
         def d_objective():
-            real_logits = self.discriminator(high, training=True)
-            fake_logits = self.discriminator(fake, training=True)
+            # One batch of both kinds: BatchNorm in D must not see all-real and all-fake batches.
+            logits = self.discriminator(ops.concatenate([high, fake]), training=True)
+            real_logits, fake_logits = ops.split(logits, 2)  # (batch, 1) each
             return losses.discriminator_loss(real_logits, fake_logits), (real_logits, fake_logits)
 
         d_loss, (real_logits, fake_logits) = minimize(
@@ -181,9 +189,9 @@ class SuperResolutionGAN(StatelessTrainStep, keras.Model):
         def g_objective():
             upsampled = self.generator(low, training=True)
             l1_loss = ops.mean(ops.abs(upsampled - high))
-            adversarial_loss = losses.generator_loss_non_saturating(
-                self.discriminator(upsampled, training=True)
-            )
+            logits = self.discriminator(ops.concatenate([high, upsampled]), training=True)
+            _, fake_logits = ops.split(logits, 2)  # D judges as in its own step; G reads the fakes
+            adversarial_loss = losses.generator_loss_non_saturating(fake_logits)
             total = l1_loss + self.adversarial_weight * adversarial_loss
             return total, (l1_loss, adversarial_loss)
 

@@ -113,6 +113,37 @@ def test_discriminator_is_frozen_during_the_upsampler_step(pairs, snapshots_afte
     assert all(np.array_equal(a, b) for a, b in zip(d_after_d, d_after_g, strict=True))
 
 
+class _RecordBatches(keras.layers.Layer):
+    """Passes images through, keeping a copy of each eager batch."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.batches = []
+
+    def call(self, images):
+        self.batches.append(keras.ops.convert_to_numpy(images))
+        return images
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+
+def test_discriminator_sees_real_and_upsampled_images_in_one_batch_in_both_steps(pairs):
+    # A BatchNorm discriminator must never normalise an all-real or all-fake batch.
+    low, high = pairs
+    recorder = _RecordBatches()
+    image = keras.Input((28, 28, 1))
+    discriminator = keras.Model(image, networks.dcgan_discriminator(width=8)(recorder(image)))
+    model = SuperResolutionGAN(small_network(), discriminator, 0.1)
+    model.compile(run_eagerly=True)
+    upsampled = keras.ops.convert_to_numpy(model.generator(low[:8]))  # G before the step
+    model.train_on_batch(low[:8], high[:8])
+    assert len(recorder.batches) == 2  # the D step and the G step
+    for batch in recorder.batches:
+        np.testing.assert_array_equal(batch[:8], high[:8])
+        np.testing.assert_allclose(batch[8:], upsampled, atol=1e-6)
+
+
 def test_srgan_round_trips_through_a_keras_file_and_trains_on(pairs, tmp_path):
     low, high = pairs
     model = small_srgan()
