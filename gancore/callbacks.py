@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import re
 from pathlib import Path
 
@@ -106,14 +107,61 @@ class SampleGrid(keras.callbacks.Callback):
         return save_gif(self.frames, path or self.directory / "progress.gif", duration=duration)
 
 
+# A file being written gets this prefix; `os.replace` then gives it its real name.
+_PARTIAL = ".partial-"
+
+
+def _write_atomically(path: Path, write) -> None:
+    """Calls `write(temporary_path)`, flushes it to disk, then renames it to `path`.
+
+    The rename is atomic within a folder, so a reader sees the old file or the
+    whole new one, never half a file, even if the process is killed mid-write.
+    """
+    partial = path.with_name(_PARTIAL + path.name)  # same folder, same suffix
+    write(partial)
+    with open(partial, "rb+") as f:
+        os.fsync(f.fileno())
+    os.replace(partial, path)
+
+
+def _fsync_folder(folder: Path) -> None:
+    """Makes the renames in `folder` durable (POSIX; skipped where folders cannot be opened)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def _first_line(error: Exception, limit: int = 160) -> str:
+    text = str(error).strip().splitlines()
+    line = text[0] if text else ""
+    return f"{type(error).__name__}: {line[:limit]}"
+
+
 class GANCheckpoint(keras.callbacks.Callback):
     """Saves everything a resumed `fit` needs, every epoch, keeping the last `keep`.
 
     Each checkpoint is `epoch_NNN.keras` (both networks, both optimizers with
-    their iterations and moments, the noise generator's state) and
-    `epoch_NNN.json` (the epoch, the logs) plus `epoch_NNN.npz` (the sample
-    grid's fixed noise). Epochs whose logs hold NaN or inf are not saved, so
-    the newest checkpoint is always a good one.
+    their iterations and moments, the random-number generators' states),
+    `epoch_NNN.npz` (the sample grid's fixed noise, if any) and
+    `epoch_NNN.json` (the epoch, the logs, the other files' sizes). Each file
+    is written under a temporary name and renamed into place, the `.json`
+    last: a checkpoint counts only once its `.json` is there, so a run killed
+    mid-save leaves the previous checkpoint as the newest. `resume()` skips,
+    with a one-line warning, a newest checkpoint that is incomplete or
+    unreadable and loads the newest good one.
+
+    Divergence guard: an epoch whose logged losses are NaN, inf or larger in
+    size than `max_loss`, or whose samples are all identical (the generator
+    ignores its noise, e.g. saturated at one value) or non-finite, is not
+    saved, and training stops with a message naming what was wrong. The
+    newest checkpoint is then the last good epoch.
 
     Args:
         directory: folder of the checkpoints.
@@ -121,10 +169,23 @@ class GANCheckpoint(keras.callbacks.Callback):
             deleted (a run that collapses late can roll back that far).
         every: save every this many epochs.
         sample_grid: a `SampleGrid` whose fixed noise is saved and restored.
+        max_loss: the largest |loss| (every logged key with `loss` in its
+            name) that counts as healthy. The default, 1e6, is far above any
+            sane run: GAN losses are of order 1 to 10, a VAE's nats per
+            image about 100 on MNIST and under 10,000 even for 64x64 RGB
+            images at the start; `None` turns the bound off.
+        check_samples: before each save, generate 16 samples and refuse to
+            save when they are all identical or not finite.
     """
 
     def __init__(
-        self, directory, keep: int = 3, every: int = 1, sample_grid: SampleGrid | None = None
+        self,
+        directory,
+        keep: int = 3,
+        every: int = 1,
+        sample_grid: SampleGrid | None = None,
+        max_loss: float | None = 1e6,
+        check_samples: bool = True,
     ):
         super().__init__()
         if keep < 1:
@@ -133,68 +194,177 @@ class GANCheckpoint(keras.callbacks.Callback):
         self.keep = keep
         self.every = every
         self.sample_grid = sample_grid
+        self.max_loss = max_loss
+        self.check_samples = check_samples
         self.initial_epoch = 0
+
+    def _stems(self) -> list[Path]:
+        """`epoch_NNN` of every checkpoint file in the folder, complete or not, oldest first."""
+        files = self.directory.glob("epoch_*.*")
+        stems = {p.with_suffix("") for p in files if p.suffix in (".keras", ".json", ".npz")}
+        return sorted((p for p in stems if re.fullmatch(r"epoch_\d+", p.name)), key=_epoch_of)
 
     @property
     def checkpoints(self) -> list[Path]:
-        """The saved `.keras` files, oldest first."""
-        return sorted(self.directory.glob("epoch_*.keras"), key=_epoch_of)
+        """The complete checkpoints (`.keras` with its `.json`) as `.keras` paths, oldest first."""
+        return [
+            stem.with_suffix(".keras")
+            for stem in self._stems()
+            if stem.with_suffix(".keras").exists() and stem.with_suffix(".json").exists()
+        ]
 
     @property
     def latest(self) -> Path | None:
-        """The newest checkpoint, or `None`."""
+        """The newest complete checkpoint, or `None`."""
         return self.checkpoints[-1] if self.checkpoints else None
 
+    # -- saving -------------------------------------------------------------------
+
     def on_epoch_end(self, epoch, logs=None):
-        logs = logs or {}
-        bad = {
-            k: v for k, v in logs.items() if not np.isfinite(np.asarray(v, dtype="float64")).all()
-        }
-        if bad:
+        due = (epoch + 1) % self.every == 0
+        problem = self.divergence(logs or {}, samples=due and self.check_samples)
+        if problem:
+            self.model.stop_training = True
+            latest = self.latest.name if self.latest else "none yet"
             print(
-                f"GANCheckpoint: not saving epoch {epoch + 1}: non-finite {sorted(bad)}. Latest good: {self.latest}"
+                f"GANCheckpoint: not saving epoch {epoch + 1} and stopping training: {problem}. "
+                f"Newest checkpoint: {latest}."
             )
             return
-        if (epoch + 1) % self.every == 0:
+        if due:
             self.save(epoch + 1, logs)
+
+    def divergence(self, logs, samples: bool = True) -> str | None:
+        """What is wrong with an epoch (non-finite or exploded losses, constant samples), or `None`."""
+        values = {k: np.asarray(v, dtype="float64") for k, v in logs.items()}
+        bad = sorted(k for k, v in values.items() if not np.isfinite(v).all())
+        if bad:
+            return f"non-finite {', '.join(f'{k}={float(np.mean(values[k]))}' for k in bad)}"
+        if self.max_loss is not None:
+            big = sorted(
+                k for k, v in values.items() if "loss" in k and np.abs(v).max() > self.max_loss
+            )
+            if big:
+                shown = ", ".join(f"{k}={float(np.mean(values[k])):.3g}" for k in big)
+                return f"{shown} above max_loss={self.max_loss:g} (diverged)"
+        if samples and hasattr(self.model, "generate"):
+            return self._sample_problem(np.asarray(self.model.generate(16, seed=0)))
+        return None
+
+    @staticmethod
+    def _sample_problem(samples) -> str | None:
+        if not np.isfinite(samples).all():
+            return "the generated samples contain NaN or inf"
+        if np.ptp(samples, axis=0).max() <= 1e-6:  # the same output whatever the noise
+            value = f", every value {samples.flat[0]:.3g}" if np.ptp(samples) <= 1e-6 else ""
+            return f"all {len(samples)} generated samples are identical{value} (collapsed)"
+        return None
 
     def save(self, epoch: int, logs=None) -> Path:
         """Writes the checkpoint of `epoch` (epochs completed) and prunes old ones."""
         self.directory.mkdir(parents=True, exist_ok=True)
         stem = self.directory / f"epoch_{epoch:03d}"
-        self.model.save(stem.with_suffix(".keras"))
-        state = {"epoch": epoch, "logs": {k: float(np.mean(v)) for k, v in (logs or {}).items()}}
-        stem.with_suffix(".json").write_text(json.dumps(state, indent=1))
+        # Un-mark an older checkpoint of this epoch first, so that its .json never
+        # vouches for a newer .keras.
+        stem.with_suffix(".json").unlink(missing_ok=True)
+        _write_atomically(stem.with_suffix(".keras"), self.model.save)
+        files = [stem.with_suffix(".keras")]
         if self.sample_grid is not None and self.sample_grid.noise is not None:
-            np.savez(stem.with_suffix(".npz"), noise=self.sample_grid.noise)
-        for old in self.checkpoints[: -self.keep]:
-            for suffix in (".keras", ".json", ".npz"):
-                old.with_suffix(suffix).unlink(missing_ok=True)
+            noise = self.sample_grid.noise
+            _write_atomically(stem.with_suffix(".npz"), lambda p: np.savez(p, noise=noise))
+            files.append(stem.with_suffix(".npz"))
+        state = {
+            "epoch": epoch,
+            "logs": {k: float(np.mean(v)) for k, v in (logs or {}).items()},
+            "bytes": {f.suffix: f.stat().st_size for f in files},
+        }
+        # Last: the .json is what makes the checkpoint count.
+        _write_atomically(
+            stem.with_suffix(".json"), lambda p: p.write_text(json.dumps(state, indent=1))
+        )
+        _fsync_folder(self.directory)
+        self._prune(epoch)
         return stem.with_suffix(".keras")
 
+    def _prune(self, epoch: int) -> None:
+        """Deletes all but the newest `keep` complete checkpoints, and leftovers of killed saves."""
+        kept = {p.with_suffix("") for p in self.checkpoints[-self.keep :]}
+        for stem in self._stems():
+            if stem not in kept and _epoch_of(stem) <= epoch:
+                for suffix in (".json", ".keras", ".npz"):  # the .json first: un-mark, then delete
+                    stem.with_suffix(suffix).unlink(missing_ok=True)
+        for partial in self.directory.glob(_PARTIAL + "epoch_*"):
+            partial.unlink(missing_ok=True)
+
+    # -- resuming -----------------------------------------------------------------
+
+    def _load(self, stem: Path):
+        """`(model, epoch, noise)` of a checkpoint, or a string saying what is wrong with it."""
+        keras_file, json_file, npz_file = (stem.with_suffix(s) for s in (".keras", ".json", ".npz"))
+        if not keras_file.exists():
+            return f"{keras_file.name} is missing"
+        if not json_file.exists():
+            return f"{json_file.name} is missing (the save was interrupted)"
+        try:
+            state = json.loads(json_file.read_text())
+            for suffix, size in state.get("bytes", {}).items():
+                actual = stem.with_suffix(suffix).stat().st_size
+                if actual != size:
+                    return f"{stem.name}{suffix} has {actual:,} bytes, not the {size:,} saved"
+            model = keras.models.load_model(keras_file, safe_mode=True)
+            noise = None
+            if npz_file.exists():
+                with np.load(npz_file) as saved:
+                    noise = saved["noise"]
+            return model, int(state["epoch"]), noise
+        except Exception as error:  # any damage: a truncated zip, bad JSON, a missing key
+            return f"it cannot be read ({_first_line(error)})"
+
     def resume(self, model, path=None):
-        """Loads the newest (or the given) checkpoint, if there is one.
+        """Loads the newest good (or the given) checkpoint, if there is one.
+
+        Without `path`, a newest checkpoint that is incomplete (a save was
+        killed) or unreadable is skipped with a one-line warning naming it,
+        and the one before it is tried, and so on.
 
         Returns:
             `(model, initial_epoch)`: the loaded model (compiled, optimizers
             restored) and the epoch to pass to `fit(initial_epoch=...)`; or
             the given `model` and 0 when there is nothing to resume.
+
+        Raises:
+            ValueError: `path` cannot be loaded, or the folder holds
+                checkpoint files but none that can be loaded.
         """
-        path = Path(path) if path else self.latest
-        if path is None:
-            self.initial_epoch = 0
-            return model, 0
         import gancore.models  # noqa: F401  (registers the model classes for loading)
 
-        loaded = keras.models.load_model(path, safe_mode=True)
-        state = json.loads(path.with_suffix(".json").read_text())
-        noise_file = path.with_suffix(".npz")
-        if self.sample_grid is not None and noise_file.exists():
-            with np.load(noise_file) as saved:
-                self.sample_grid.noise = saved["noise"]
-        self.initial_epoch = int(state["epoch"])
-        print(f"Resumed from {path.name}: continuing at epoch {self.initial_epoch + 1}.")
-        return loaded, self.initial_epoch
+        if path is not None:
+            chosen = Path(path).with_suffix("")
+            loaded = self._load(chosen)
+            if isinstance(loaded, str):
+                raise ValueError(f"Cannot resume from {str(path)!r}: {loaded}.")
+        else:
+            loaded, skipped = None, []
+            for chosen in reversed(self._stems()):
+                loaded = self._load(chosen)
+                if not isinstance(loaded, str):
+                    break
+                print(f"GANCheckpoint: skipping {chosen.name}: {loaded}.")
+                skipped.append(chosen.name)
+                loaded = None
+            if loaded is None and not skipped:
+                self.initial_epoch = 0
+                return model, 0
+            if loaded is None:
+                raise ValueError(
+                    f"No readable checkpoint in {str(self.directory)!r}: {', '.join(skipped)} "
+                    "are all damaged or incomplete (see above). Delete the folder to start over."
+                )
+        loaded_model, self.initial_epoch, noise = loaded
+        if self.sample_grid is not None and noise is not None:
+            self.sample_grid.noise = noise
+        print(f"Resumed from {chosen.name}.keras: continuing at epoch {self.initial_epoch + 1}.")
+        return loaded_model, self.initial_epoch
 
 
 def sample_diversity(samples) -> float:

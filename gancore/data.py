@@ -16,6 +16,7 @@ it always prints which source it used.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import gzip
 import os
@@ -67,7 +68,32 @@ DATA_FILES = {
 
 
 class DataUnavailableError(FileNotFoundError):
-    """The dataset is neither in GANCORE_DATA_DIR nor downloadable."""
+    """The dataset is neither in GANCORE_DATA_DIR nor downloadable, or its file there is damaged."""
+
+
+class _BadFile(Exception):
+    """A data file that exists but cannot be used: `file` and what is wrong with it."""
+
+    def __init__(self, file: Path, problem: str):
+        super().__init__(f"{file} {problem}")
+        self.file, self.problem = file, problem
+
+
+@contextlib.contextmanager
+def _reading(file: Path, what: str):
+    """Turns any failure to read `file` (a `what`) into a `_BadFile` naming it."""
+    try:
+        if file.exists() and file.stat().st_size == 0:
+            raise _BadFile(file, "is empty (0 bytes)")
+        yield
+    except _BadFile:
+        raise
+    except FileNotFoundError as error:
+        raise _BadFile(file, "is missing") from error
+    except Exception as error:  # EOFError, BadZipFile, BadGzipFile, UnpicklingError, ...
+        raise _BadFile(
+            file, f"is not a readable {what} ({type(error).__name__}: {error})"
+        ) from error
 
 
 @dataclasses.dataclass
@@ -99,21 +125,39 @@ class ImageDataset:
 
 def _read_fashion_mnist(folder: Path):
     def read(stem, offset):
-        with gzip.open(folder / f"{stem}.gz", "rb") as f:
+        file = folder / f"{stem}.gz"
+        with _reading(file, "gzip file of IDX data"), gzip.open(file, "rb") as f:
             return np.frombuffer(f.read(), np.uint8, offset=offset)
 
+    def images(stem, labels):
+        pixels = read(stem, 16)
+        if pixels.size != len(labels) * 28 * 28:
+            raise _BadFile(
+                folder / f"{stem}.gz",
+                f"holds {pixels.size:,} pixels, not the {len(labels):,} images of 28x28 that its "
+                "labels file promises (cut short or from another dataset)",
+            )
+        return pixels.reshape(len(labels), 28, 28)
+
     y_train = read("train-labels-idx1-ubyte", 8)
-    x_train = read("train-images-idx3-ubyte", 16).reshape(len(y_train), 28, 28)
     y_test = read("t10k-labels-idx1-ubyte", 8)
-    x_test = read("t10k-images-idx3-ubyte", 16).reshape(len(y_test), 28, 28)
-    return x_train, y_train, x_test, y_test
+    return (
+        images("train-images-idx3-ubyte", y_train),
+        y_train,
+        images("t10k-images-idx3-ubyte", y_test),
+        y_test,
+    )
 
 
 def _read_cifar_batch(path: Path):
-    with open(path, "rb") as f:
-        batch = pickle.load(f, encoding="bytes")
-    data = np.asarray(batch[b"data"], dtype=np.uint8).reshape(-1, 3, 32, 32)
-    return data.transpose(0, 2, 3, 1), np.asarray(batch[b"labels"], dtype=np.uint8)
+    with _reading(path, "CIFAR-10 pickle (a dict with b'data' and b'labels')"):
+        with open(path, "rb") as f:
+            batch = pickle.load(f, encoding="bytes")
+        data = np.asarray(batch[b"data"], dtype=np.uint8).reshape(-1, 3, 32, 32)
+        labels = np.asarray(batch[b"labels"], dtype=np.uint8)
+    if len(labels) != len(data):
+        raise _BadFile(path, f"holds {len(data)} images but {len(labels)} labels")
+    return data.transpose(0, 2, 3, 1), labels
 
 
 def _read_cifar10(folder: Path):
@@ -125,8 +169,18 @@ def _read_cifar10(folder: Path):
 
 
 def _read_npz(path: Path):
-    with np.load(path) as d:
-        return d["x_train"], d["y_train"], d["x_test"], d["y_test"]
+    with _reading(path, ".npz archive (Keras's mnist.npz: x_train, y_train, x_test, y_test)"):
+        with np.load(path) as d:
+            arrays = d["x_train"], d["y_train"], d["x_test"], d["y_test"]
+    x_train, y_train, x_test, y_test = arrays
+    for x, y in ((x_train, y_train), (x_test, y_test)):
+        if x.dtype != np.uint8 or x.ndim != 3 or len(x) != len(y):
+            raise _BadFile(
+                path,
+                f"holds images of shape {x.shape} and dtype {x.dtype} with {len(y)} labels, "
+                "not uint8 images of shape (n, height, width) with n labels",
+            )
+    return arrays
 
 
 _READERS = {"mnist": _read_npz, "fashion_mnist": _read_fashion_mnist, "cifar10": _read_cifar10}
@@ -159,7 +213,13 @@ def _read_arrays(name: str, source: str):
                 f"Only MNIST ships a sample inside gancore; {name!r} needs source='full' "
                 f"(files in {DATA_ENV} or a download)."
             )
-        return _read_npz(SAMPLE_PATH), f"the MNIST sample shipped in gancore ({SAMPLE_PATH.name})"
+        try:
+            arrays = _read_npz(SAMPLE_PATH)
+        except _BadFile as bad:
+            raise DataUnavailableError(
+                f"{bad.file} {bad.problem}. It ships with gancore: reinstall the package."
+            ) from bad.__cause__
+        return arrays, f"the MNIST sample shipped in gancore ({SAMPLE_PATH.name})"
     data_dir = os.environ.get(DATA_ENV)
     if data_dir:
         path = Path(data_dir).expanduser() / DATA_FILES[name]
@@ -168,7 +228,14 @@ def _read_arrays(name: str, source: str):
                 f"{DATA_ENV}={data_dir!r} does not hold {DATA_FILES[name]!r}, which {name!r} needs "
                 f"(Keras's cache layout). Put the file there, or unset {DATA_ENV} to download it."
             )
-        return _READERS[name](path), f"{path}"
+        try:
+            return _READERS[name](path), f"{DATA_FILES[name]} in {DATA_ENV}"  # no machine path
+        except _BadFile as bad:
+            raise DataUnavailableError(
+                f"{bad.file} {bad.problem}. Replace it with a good copy of {DATA_FILES[name]!r} "
+                f"(Keras's cache layout) in {DATA_ENV}={data_dir!r}, or unset {DATA_ENV} to "
+                "download it."
+            ) from bad.__cause__
     return _from_keras(name), "keras.datasets (download cache)"
 
 
@@ -220,13 +287,22 @@ def load_dataset(
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp"}
 
 
+# PIL modes of single-channel images (mode "P", a palette, may hold colour).
+GREY_MODES = {"1", "L", "LA", "I", "I;16", "F"}
+
+
 def load_image_folder(
     path, image_size: int = 64, value_range=TANH_RANGE, limit: int | None = None
 ) -> np.ndarray:
     """Loads a folder of the reader's own images (recursively) as RGB float32 NHWC.
 
     Each image is centre-cropped to a square and resized to `image_size`.
-    Raises `FileNotFoundError` when the folder is missing or holds no images.
+    Files without an image suffix (notes, `.DS_Store`) are skipped.
+
+    Raises:
+        FileNotFoundError: the folder is missing or holds no images.
+        ValueError: an image file cannot be read, or a greyscale image sits
+            among colour ones (the message names the file).
     """
     from PIL import Image
 
@@ -238,16 +314,38 @@ def load_image_folder(
         raise FileNotFoundError(
             f"No images ({', '.join(sorted(IMAGE_SUFFIXES))}) found under {str(folder)!r}."
         )
-    images = []
+    images, grey = [], []
     for file in files:
-        with Image.open(file) as image:
-            image = image.convert("RGB")
-            side = min(image.size)
-            left, top = (image.width - side) // 2, (image.height - side) // 2
-            image = image.crop((left, top, left + side, top + side))
-            images.append(np.asarray(image.resize((image_size, image_size), Image.BICUBIC)))
+        try:
+            with Image.open(file) as image:
+                if image.mode in GREY_MODES:
+                    grey.append((file, image.mode))
+                images.append(_square_rgb(image, image_size))
+        except Exception as error:  # not an image, truncated, an unknown format
+            raise ValueError(
+                f"{file} is not a readable image ({type(error).__name__}: {error}). "
+                f"Remove it from {folder} or replace it."
+            ) from error
+    if grey and len(grey) < len(files):
+        file, mode = grey[0]
+        raise ValueError(
+            f"{file} is a greyscale image (mode {mode!r}) among {len(files) - len(grey)} colour "
+            f"images in {folder} ({len(grey)} greyscale in all). Convert it to RGB or remove it, "
+            "so that every image has the same channels."
+        )
     print(f"Loaded {len(images)} images of {image_size}x{image_size} from {folder}")
     return scale_images(np.stack(images), value_range)
+
+
+def _square_rgb(image, size: int) -> np.ndarray:
+    """A PIL image centre-cropped to a square, resized to (size, size) RGB, as uint8."""
+    from PIL import Image
+
+    image = image.convert("RGB")
+    side = min(image.size)
+    left, top = (image.width - side) // 2, (image.height - side) // 2
+    image = image.crop((left, top, left + side, top + side))
+    return np.asarray(image.resize((size, size), Image.BICUBIC))
 
 
 def make_dataset(

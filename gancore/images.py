@@ -92,17 +92,22 @@ def check_images(x, value_range=TANH_RANGE, shape=None, name: str = "images", to
     rank = 4 if shape is None else 1 + len(shape)
     expected = _expected(value_range, shape, name, rank)
     received = f"Received: shape={x.shape}, dtype={x.dtype}"
-    if x.size and np.issubdtype(x.dtype, np.number):
-        received += f", min={x.min():g}, max={x.max():g}"
+    numeric = np.issubdtype(x.dtype, np.number)
+    n_bad = int(np.size(x) - np.isfinite(x).sum()) if numeric else 0
+    if x.size and numeric:
+        finite = x[np.isfinite(x)] if n_bad else x  # min and max of the finite values
+        low, high = (finite.min(), finite.max()) if finite.size else (np.nan, np.nan)
+        received += f", min={low:g}, max={high:g}"
     bad_shape = x.ndim != rank or (shape is not None and tuple(x.shape[1:]) != tuple(shape))
-    if bad_shape or not np.issubdtype(x.dtype, np.number) or x.size == 0:
+    if bad_shape or not numeric or x.size == 0:
         raise ValueError(f"{expected} {received}.{_shape_advice(x.shape, shape)}")
-    x = x.astype("float32")
-    if not np.isfinite(x).all():
-        raise ValueError(f"{expected} {received} (contains NaN or inf).")
-    if value_range and (x.min() < value_range[0] - tol or x.max() > value_range[1] + tol):
+    if n_bad:
+        raise ValueError(
+            f"{expected} {received} (contains NaN or inf: {n_bad:,} of {x.size:,} values)."
+        )
+    if value_range and (low < value_range[0] - tol or high > value_range[1] + tol):
         raise ValueError(f"{expected} {received}.{_range_advice(value_range)}")
-    return x
+    return x.astype("float32")
 
 
 # Brackets the message that `check_dataset` raises from inside tf.data, so that
@@ -161,6 +166,10 @@ def check_dataset(dataset, value_range=TANH_RANGE, shape=None, name: str = "imag
             ok = ok & (low >= value_range[0] - tol) & (high <= value_range[1] + tol)
 
         def fail():  # builds the message only for a bad batch
+            is_finite = tf.math.is_finite(values)
+            n_bad = tf.size(values) - tf.math.count_nonzero(is_finite, dtype="int32")
+            low = tf.reduce_min(tf.where(is_finite, values, float("inf")))  # of finite values
+            high = tf.reduce_max(tf.where(is_finite, values, float("-inf")))
             message = tf.strings.join(
                 [
                     f"{_MARK}{expected} Received: a batch of shape=(",
@@ -169,7 +178,19 @@ def check_dataset(dataset, value_range=TANH_RANGE, shape=None, name: str = "imag
                     tf.strings.as_string(low, shortest=True),
                     ", max=",
                     tf.strings.as_string(high, shortest=True),
-                    tf.where(finite, "." + _range_advice(value_range), " (contains NaN or inf)."),
+                    tf.where(
+                        finite,
+                        "." + _range_advice(value_range),
+                        tf.strings.join(
+                            [
+                                " (contains NaN or inf: ",
+                                tf.strings.as_string(n_bad),
+                                " of ",
+                                tf.strings.as_string(tf.size(values)),
+                                " values).",
+                            ]
+                        ),
+                    ),
                     _MARK,
                 ]
             )
