@@ -168,8 +168,11 @@ def check_dataset(dataset, value_range=TANH_RANGE, shape=None, name: str = "imag
         def fail():  # builds the message only for a bad batch
             is_finite = tf.math.is_finite(values)
             n_bad = tf.size(values) - tf.math.count_nonzero(is_finite, dtype="int32")
-            low = tf.reduce_min(tf.where(is_finite, values, float("inf")))  # of finite values
+            # min and max of the finite values (NaN when there are none)
+            nothing = tf.logical_not(tf.reduce_any(is_finite))
+            low = tf.reduce_min(tf.where(is_finite, values, float("inf")))
             high = tf.reduce_max(tf.where(is_finite, values, float("-inf")))
+            low, high = tf.where(nothing, float("nan"), low), tf.where(nothing, float("nan"), high)
             message = tf.strings.join(
                 [
                     f"{_MARK}{expected} Received: a batch of shape=(",
