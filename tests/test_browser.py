@@ -5,6 +5,10 @@ reach, so the test serves the same MathJax release (from the npm registry)
 next to the pages and points the pages' MathJax script at it. Everything else
 is the built site as published. Screenshots land in the test's temp folder
 (and in `$GANCORE_SCREENSHOT_DIR` when set, to look at them).
+
+Without Chromium, ChromeDriver, Selenium or npm, one test fails with one line
+saying how to get them (`bash scripts/test.sh` installs them), and the page
+tests are not run: the run fails, it never skips quietly.
 """
 
 import functools
@@ -26,12 +30,40 @@ CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
 MATHJAX_CDN = re.compile(r"https://cdn\.jsdelivr\.net/npm/mathjax@3/es5/([\w-]+\.js)")
 MATHJAX_VERSION = "3.2.2"
+MATHJAX_CACHE = Path.home() / ".cache" / "gancore-tests" / f"mathjax-{MATHJAX_VERSION}"
+
+
+def missing_tools() -> str:
+    """What this machine lacks to run the browser tests, as one line; '' when nothing."""
+    missing = [path for path in (CHROMIUM, CHROMEDRIVER) if not os.access(path, os.X_OK)]
+    try:
+        import selenium  # noqa: F401
+    except ImportError:
+        missing.append("the selenium package")
+    if not (MATHJAX_CACHE / "es5" / "tex-mml-chtml.js").exists() and not shutil.which("npm"):
+        missing.append("npm (to fetch MathJax)")
+    if not missing:
+        return ""
+    return (
+        f"No real browser for the rendered-site test: {', '.join(missing)} not found. "
+        "Run `bash scripts/test.sh` (it installs them), or: "
+        "apt-get install chromium chromium-driver npm && pip install -r requirements-test.txt"
+    )
+
+
+MISSING = missing_tools()
+
+
+def test_a_real_browser_is_installed():
+    """The one failure a machine without a browser gets (the page tests below then don't run)."""
+    if MISSING:
+        pytest.fail(MISSING, pytrace=False)
 
 
 @pytest.fixture(scope="session")
 def mathjax_dir(tmp_path_factory) -> Path:
     """MathJax's es5 folder from the npm registry (cached between runs)."""
-    cache = Path.home() / ".cache" / "gancore-tests" / f"mathjax-{MATHJAX_VERSION}"
+    cache = MATHJAX_CACHE
     if not (cache / "es5" / "tex-mml-chtml.js").exists():
         work = tmp_path_factory.mktemp("npm")
         subprocess.run(
@@ -74,7 +106,13 @@ def browser():
                  "--disable-background-networking", "--disable-component-update", "--no-first-run",
                  "--disable-sync", "--disable-quic", "--window-size=1280,2000"):  # fmt: skip
         options.add_argument(flag)
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    try:
+        driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    except Exception as error:  # one line, not a traceback per page
+        first_line = (str(error).strip().splitlines() or [type(error).__name__])[0]
+        pytest.fail(
+            f"Chromium did not start ({CHROMIUM}, {CHROMEDRIVER}): {first_line}", pytrace=False
+        )
     driver.set_page_load_timeout(60)
     yield driver
     driver.quit()
@@ -100,6 +138,7 @@ def _wait_for_mathjax(driver, timeout=30):
     )
 
 
+@pytest.mark.skipif(bool(MISSING), reason="no browser: test_a_real_browser_is_installed failed")
 @pytest.mark.parametrize("chapter", chapter_files())
 def test_chapter_page_in_a_real_browser(site, browser, screenshot_dir, chapter):
     browser.get(f"{site}/{chapter}.html")
