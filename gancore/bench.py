@@ -11,6 +11,7 @@ on the same data in the same process, and prints the ratio on its last line.
     python -m gancore.bench --models dcgan --seconds 60
     python -m gancore.bench --backend jax           # the same on Keras's JAX backend
     python -m gancore.bench --backend all --models dcgan,vae   # side by side
+    python -m gancore.bench quality --models dcgan  # minutes to a target score (gancore.quality)
 
 Keras fixes its backend at import, so `--backend` runs the bench in a fresh
 process with `KERAS_BACKEND` set. The reference loop is TensorFlow code, so
@@ -183,6 +184,11 @@ def _without_backend_option(argv):
 
 
 def main(argv=None):
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["quality"]:
+        from gancore import quality
+
+        return quality.main(argv[1:])
     parser = argparse.ArgumentParser(description="Training throughput of gancore's models.")
     names = list(zoo.RECIPES)
     parser.add_argument("--models", default=",".join(names), help=", ".join(names))
@@ -200,7 +206,7 @@ def main(argv=None):
     if unknown:
         parser.error(f"unknown model(s) {unknown}; expected some of {names}")
     backend = keras.backend.backend()
-    rest = _without_backend_option(sys.argv[1:] if argv is None else argv)
+    rest = _without_backend_option(argv)
     if args.backend == "all":
         table = _backend_table(rest)
         return [
