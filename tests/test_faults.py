@@ -155,22 +155,14 @@ def test_gan_and_wgan_refuse_datasets_out_of_range_or_with_nan(make):
 
 
 def test_gan_on_points_refuses_nan_but_takes_any_range():
-    keras.utils.set_random_seed(0)
-    gan = GAN(
-        networks.mlp_generator(
-            LATENT, output_shape=(2,), hidden_units=(8,), output_activation=None
-        ),
-        networks.mlp_discriminator((2,), hidden_units=(8,)),
-    )
-    gan.compile()
-    points = np.random.default_rng(0).normal(0, 5, (16, 2)).astype("float32")  # beyond [-1, 1]
-    gan.fit(batches(points), epochs=1, verbose=0)
-    points[12] = np.inf
+    gan, x = toy_gan(), 5 * points()  # beyond [-1, 1]: fine, these are not images
+    gan.fit(batches(x), epochs=1, verbose=0)
+    x[12] = np.inf
     with pytest.raises(ValueError, match=r"Expected real samples with shape \(batch, 2\)\. .*"
                        r"\(contains NaN or inf: 2 of 16 values\)"):  # fmt: skip
-        gan.fit(batches(points), epochs=1, verbose=0)
+        gan.fit(batches(x), epochs=1, verbose=0)
     with pytest.raises(ValueError, match=r"Received: shape=\(16, 2\).*NaN or inf: 2 of 32 values"):
-        gan.fit(points, batch_size=BATCH, epochs=1, verbose=0)
+        gan.fit(x, batch_size=BATCH, epochs=1, verbose=0)
 
 
 def test_the_dataset_check_keeps_every_batch_and_the_shuffled_order():
@@ -282,27 +274,38 @@ def test_resume_with_no_readable_checkpoint_raises_a_clear_error(two_checkpoints
         GANCheckpoint(two_checkpoints).resume(small_gan(), path=two_checkpoints / "epoch_001.keras")
 
 
+def toy_gan():
+    """A GAN on 2-D points with one hidden layer of 8: the cheapest model that saves like any."""
+    keras.utils.set_random_seed(0)
+    gan = GAN(
+        networks.mlp_generator(
+            LATENT, output_shape=(2,), hidden_units=(8,), output_activation=None
+        ),
+        networks.mlp_discriminator((2,), hidden_units=(8,)),
+    )
+    gan.compile(run_eagerly=True)  # no tracing: seconds count in the killed child
+    return gan
+
+
+def points(n=2 * BATCH):
+    return np.random.default_rng(0).normal(0, 1, (n, 2)).astype("float32")
+
+
 _KILLED_CHILD = """
 import os, sys, time
-import numpy as np
 from gancore import callbacks
-from gancore.models import networks
-from gancore.models.gan import GAN
+from tests.test_faults import points, toy_gan
 
-replace, calls = os.replace, []
+replace = os.replace
 
 def replace_then_hang(source, target):
-    calls.append(str(target))
     if str(target).endswith(KILL_BEFORE):
         print("SAVING", flush=True)  # the parent kills us here, mid-save
         time.sleep(600)
     replace(source, target)
 
 callbacks.os.replace = replace_then_hang
-model = GAN(networks.dcgan_generator(latent_dim=4, width=8), networks.dcgan_discriminator(width=8))
-model.compile()
-x = np.random.default_rng(0).uniform(-1, 1, (16, 28, 28, 1)).astype("float32")
-model.fit(x, batch_size=8, epochs=3, verbose=0, callbacks=[callbacks.GANCheckpoint(sys.argv[1])])
+toy_gan().fit(points(), batch_size=8, epochs=3, verbose=0, callbacks=[callbacks.GANCheckpoint(sys.argv[1])])
 """
 
 
@@ -327,13 +330,10 @@ def test_a_training_process_killed_mid_save_resumes_from_the_last_whole_checkpoi
     assert "epoch_002.keras" in left and "epoch_002.json" not in left  # torn
 
     ckpt = GANCheckpoint(tmp_path)
-    model, initial_epoch = ckpt.resume(small_gan())
+    model, initial_epoch = ckpt.resume(toy_gan())
     assert "skipping epoch_002: epoch_002.json is missing" in capsys.readouterr().out
     assert initial_epoch == 1 and int(model.g_optimizer.iterations) == 2
-    model.fit(
-        2 * unit_images() - 1, batch_size=BATCH, epochs=2, initial_epoch=1, verbose=0,
-        callbacks=[ckpt],
-    )  # fmt: skip
+    model.fit(points(), batch_size=BATCH, epochs=2, initial_epoch=1, verbose=0, callbacks=[ckpt])
     assert [p.name for p in ckpt.checkpoints] == ["epoch_001.keras", "epoch_002.keras"]
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".partial-")]
     assert json.loads((tmp_path / "epoch_002.json").read_text())["epoch"] == 2
