@@ -95,7 +95,8 @@ UNIT = r"Expected images in \[0, 1\] with shape \(batch, 28, 28, 1\)\. "
         (lambda x: 2 * x - 1, r"Received: shape=\(16, 28, 28, 1\), dtype=float32, min=-0\.9"),
         (
             lambda x: with_nan_in_second_batch(x),
-            r"Received: shape=\(16, 28, 28, 1\), dtype=float32, min=0.*max=0.9.*\(contains NaN or inf: 1 of 12,544 values\)",
+            r"Received: shape=\(16, 28, 28, 1\), dtype=float32, min=0.*max=0.9.*"
+            r"\(contains NaN or inf: 1 of 12,544 values\)",
         ),
         (lambda x: x[..., 0], r"Received: shape=\(16, 28, 28\).*Add the channel axis"),
     ],

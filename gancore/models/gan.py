@@ -209,8 +209,10 @@ class GAN(SavesSeedState, StatelessTrainStep, keras.Model):
         generator. A NumPy array is checked whole before training. A
         `tf.data.Dataset` is checked by `gancore.images.check_dataset`: its
         batch shape at once, and every batch's values as `fit` reads it (the
-        data order is untouched and the cost is too small to measure). Other
-        inputs (generators, `PyDataset`) go to Keras unchecked.
+        data order is untouched; a fraction of a millisecond per batch, run
+        by tf.data beside the training step). Other inputs (generators,
+        `PyDataset`) go to Keras unchecked; a later NaN still shows up in the
+        losses, where `GANDiagnostics` stops training.
         """
         if not hasattr(self, "d_optimizer"):
             raise RuntimeError("Call `compile()` before `fit()` (it sets the two optimizers).")
