@@ -21,7 +21,8 @@ the papers' algorithms (a new real minibatch per critic iteration). So
 samples, and one epoch shows the critic every training image once.
 
 Sampling, saving (optimizers, their moments, the noise generator's state) and
-the shape checks are `GAN`'s.
+the input checks (shape, range and finiteness of the real images, NumPy or
+tf.data) are `GAN`'s.
 """
 
 from __future__ import annotations
