@@ -121,11 +121,11 @@ def check_dataset(dataset, value_range=TANH_RANGE, shape=None, name: str = "imag
     The batch shape is checked at once, from the dataset's `element_spec`
     (nothing is read). The values are checked batch by batch: a step appended
     to the input pipeline asserts that each batch is finite and in
-    `value_range` (a min, a max and an `isfinite` per batch, run by tf.data
-    while the model trains, so training is not measurably slower; the data
-    order and its shuffling are untouched). Run `fit` inside
-    `dataset_errors()` to get a bad batch's error as the same `ValueError`
-    that `check_images` raises.
+    `value_range` (a min, a max and an `isfinite`: a fraction of a
+    millisecond per batch, run by tf.data beside the training step). The data
+    order and its shuffling are untouched. Run `fit` inside `dataset_errors()`
+    to get a bad batch's error as the same `ValueError` that `check_images`
+    raises.
 
     In an element `(x, y)` or `(x, y, sample_weight)` only `x` is checked;
     datasets of dicts are passed through unchecked.
@@ -141,15 +141,26 @@ def check_dataset(dataset, value_range=TANH_RANGE, shape=None, name: str = "imag
         return dataset
     rank = 4 if shape is None else 1 + len(shape)
     expected = _expected(value_range, shape, name, rank)
+    _check_spec(spec, shape, rank, expected)
+
+    def check_element(*element):
+        x = _checked_batch(element[0], expected, value_range, tol)
+        return x if len(element) == 1 else (x, *element[1:])
+
+    # Parallel and deterministic: the check runs ahead of the model, the order stays.
+    return dataset.map(check_element, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+
+
+def _check_spec(spec, shape, rank, expected):
+    """Raises the `check_images` error for a dataset whose batches have the wrong shape or dtype."""
     received = tuple(spec.shape.as_list()) if spec.shape.rank is not None else None
-    if (
-        received is None
-        or len(received) != rank
-        or (
-            shape is not None
-            and any(r is not None and r != e for r, e in zip(received[1:], shape, strict=True))
-        )
-    ):
+    wrong_dims = (
+        received is not None
+        and shape is not None
+        and len(received) == rank
+        and any(r is not None and r != e for r, e in zip(received[1:], shape, strict=True))
+    )
+    if received is None or len(received) != rank or wrong_dims:
         raise ValueError(
             f"{expected} Received: a tf.data.Dataset of batches of shape={received}, "
             f"dtype={spec.dtype.name}.{_shape_advice(received, shape)}"
@@ -157,60 +168,55 @@ def check_dataset(dataset, value_range=TANH_RANGE, shape=None, name: str = "imag
     if not (spec.dtype.is_floating or spec.dtype.is_integer):
         raise ValueError(f"{expected} Received: a tf.data.Dataset of dtype={spec.dtype.name}.")
 
-    def check_batch(x):
-        values = tf.cast(x, "float32")
-        low, high = tf.reduce_min(values), tf.reduce_max(values)
-        finite = tf.reduce_all(tf.math.is_finite(values))
-        ok = finite
-        if value_range:
-            ok = ok & (low >= value_range[0] - tol) & (high <= value_range[1] + tol)
 
-        def fail():  # builds the message only for a bad batch
-            is_finite = tf.math.is_finite(values)
-            n_bad = tf.size(values) - tf.math.count_nonzero(is_finite, dtype="int32")
-            # min and max of the finite values (NaN when there are none)
-            nothing = tf.logical_not(tf.reduce_any(is_finite))
-            low = tf.reduce_min(tf.where(is_finite, values, float("inf")))
-            high = tf.reduce_max(tf.where(is_finite, values, float("-inf")))
-            low, high = tf.where(nothing, float("nan"), low), tf.where(nothing, float("nan"), high)
-            message = tf.strings.join(
-                [
-                    f"{_MARK}{expected} Received: a batch of shape=(",
-                    tf.strings.reduce_join(tf.strings.as_string(tf.shape(x)), separator=", "),
-                    f"), dtype={spec.dtype.name}, min=",
-                    tf.strings.as_string(low, shortest=True),
-                    ", max=",
-                    tf.strings.as_string(high, shortest=True),
-                    tf.where(
-                        finite,
-                        "." + _range_advice(value_range),
-                        tf.strings.join(
-                            [
-                                " (contains NaN or inf: ",
-                                tf.strings.as_string(n_bad),
-                                " of ",
-                                tf.strings.as_string(tf.size(values)),
-                                " values).",
-                            ]
-                        ),
-                    ),
-                    _MARK,
-                ]
-            )
-            with tf.control_dependencies([tf.debugging.Assert(False, [message])]):
-                return tf.identity(ok)
+def _checked_batch(x, expected, value_range, tol):
+    """`x` unchanged, after a graph assertion that it is finite and in `value_range`."""
+    import tensorflow as tf
 
-        checked = tf.cond(ok, lambda: ok, fail)
-        with tf.control_dependencies([checked]):
-            return tf.identity(x)
+    values = tf.cast(x, "float32")
+    ok = tf.reduce_all(tf.math.is_finite(values))
+    if value_range:
+        ok = ok & (tf.reduce_min(values) >= value_range[0] - tol)
+        ok = ok & (tf.reduce_max(values) <= value_range[1] + tol)
 
-    def check_element(*element):
-        if len(element) == 1:
-            return check_batch(element[0])
-        return (check_batch(element[0]), *element[1:])
+    def fail():  # builds the message only for a bad batch
+        message = _bad_batch_message(x, values, expected, value_range)
+        with tf.control_dependencies([tf.debugging.Assert(False, [message])]):
+            return tf.identity(ok)
 
-    # Parallel and deterministic: the check runs ahead of the model, the order stays.
-    return dataset.map(check_element, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    checked = tf.cond(ok, lambda: ok, fail)
+    with tf.control_dependencies([checked]):
+        return tf.identity(x)
+
+
+def _bad_batch_message(x, values, expected, value_range):
+    """The `check_images` message for a bad batch, as a string tensor between two `_MARK`s."""
+    import tensorflow as tf
+
+    is_finite = tf.math.is_finite(values)
+    n_bad = tf.size(values) - tf.math.count_nonzero(is_finite, dtype="int32")
+    # min and max of the finite values (NaN when there are none)
+    nothing = tf.logical_not(tf.reduce_any(is_finite))
+    low = tf.reduce_min(tf.where(is_finite, values, float("inf")))
+    high = tf.reduce_max(tf.where(is_finite, values, float("-inf")))
+    low, high = tf.where(nothing, float("nan"), low), tf.where(nothing, float("nan"), high)
+    if_finite = "." + _range_advice(value_range)
+    if_not = tf.strings.join(
+        [" (contains NaN or inf: ", tf.strings.as_string(n_bad), " of ",
+         tf.strings.as_string(tf.size(values)), " values)."]
+    )  # fmt: skip
+    return tf.strings.join(
+        [
+            f"{_MARK}{expected} Received: a batch of shape=(",
+            tf.strings.reduce_join(tf.strings.as_string(tf.shape(x)), separator=", "),
+            f"), dtype={x.dtype.name}, min=",
+            tf.strings.as_string(low, shortest=True),
+            ", max=",
+            tf.strings.as_string(high, shortest=True),
+            tf.where(n_bad == 0, if_finite, if_not),
+            _MARK,
+        ]
+    )
 
 
 @contextlib.contextmanager
