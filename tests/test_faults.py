@@ -48,10 +48,12 @@ def batches(x, *more):
     return tf.data.Dataset.from_tensor_slices(x if not more else (x, *more)).batch(BATCH)
 
 
-def small_vae(seed=1):
+# The models run eagerly (no tracing: the tests take seconds); one test runs compiled,
+# where TensorFlow reports a bad batch from inside the graph.
+def small_vae(seed=1, run_eagerly=True):
     keras.utils.set_random_seed(0)
     model = VAE(build_encoder(2, hidden_units=8), build_decoder(2, hidden_units=8), seed=seed)
-    model.compile(optimizer="adam")
+    model.compile(optimizer="adam", run_eagerly=run_eagerly)
     return model
 
 
@@ -62,7 +64,7 @@ def small_cvae():
         build_decoder(2, num_classes=10, hidden_units=8),
         seed=2,
     )
-    model.compile(optimizer="adam")
+    model.compile(optimizer="adam", run_eagerly=True)
     return model
 
 
@@ -71,7 +73,7 @@ def small_gan():
     model = GAN(
         networks.dcgan_generator(latent_dim=LATENT, width=8), networks.dcgan_discriminator(width=8)
     )
-    model.compile()
+    model.compile(run_eagerly=True)
     return model
 
 
@@ -79,7 +81,7 @@ def small_wgan():
     keras.utils.set_random_seed(0)
     critic = networks.dcgan_discriminator(width=8, batch_norm=False)
     model = WGAN(networks.dcgan_generator(latent_dim=LATENT, width=8), critic, n_critic=2)
-    model.compile()
+    model.compile(run_eagerly=True)
     return model
 
 
@@ -117,7 +119,7 @@ def test_vae_refuses_bad_validation_data():
 
 
 def test_vae_refuses_datasets_out_of_range_with_nan_later_or_without_channel_axis():
-    model = small_vae()
+    model = small_vae(run_eagerly=False)  # compiled: the error comes from inside the graph
     with pytest.raises(ValueError, match=UNIT + r"Received: a batch of shape=\(8, 28, 28, 1\)"):
         model.fit(batches(unit_images() * 255), epochs=1, verbose=0)
     # The NaN is in the second batch: the check runs on every batch, not just the first.
