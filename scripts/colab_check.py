@@ -246,7 +246,12 @@ def main(argv=None) -> int:
             "matplotlib",
             "pillow",
         }
-        print("    " + ", ".join(v for v in versions.split() if v.split("==")[0].lower() in wanted))
+        print(
+            "    "
+            + ", ".join(
+                v for v in versions.split() if v.split("==")[0].lower().replace("_", "-") in wanted
+            )
+        )
         for chapter in chapters:
             with step(f"{chapter.stem} in the quick profile (nbconvert --execute)"):
                 run_chapter(python, chapter, content, env)
