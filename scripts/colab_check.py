@@ -3,7 +3,7 @@
     python scripts/colab_check.py                   # chapters 1 and 4, quick profile
     python scripts/colab_check.py --keep            # keep the work folder to look at
     python scripts/colab_check.py --runtime DIR     # reuse a kept runtime (DIR/bin/python)
-    python scripts/colab_check.py --keras "keras==3.10.*" --tensorflow "tensorflow-cpu==2.19.*"
+    python scripts/colab_check.py --keras "keras>=3,<4" --tensorflow "tensorflow-cpu>=2,<3"
 
 What a reader gets after pressing the Colab button, as closely as a CPU machine
 without internet can have it:
@@ -12,8 +12,9 @@ without internet can have it:
    git repository on the branch `_config.yml` names: what the repository URL
    serves once pushed.
 2. A fresh virtualenv plays the Colab runtime: TensorFlow and Keras at Colab's
-   major versions (`tensorflow-cpu` here, the GPU build there) and the Jupyter
-   kernel machinery, nothing of ours. Colab also has matplotlib, Pillow and
+   major versions (by default releases Colab shipped in 2025; `tensorflow-cpu`
+   here, the GPU build there), a current pip and the Jupyter kernel
+   machinery, nothing of ours. Colab also has matplotlib, Pillow and
    more preinstalled; this runtime does not, so a dependency missing from
    `pyproject.toml` fails here even if Colab would hide it.
 3. The setup cell of each chapter runs as it does on Colab (with
@@ -51,9 +52,13 @@ chapter_setup = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(chapter_setup)
 
 CHAPTERS = ["01_convolution", "04_dcgan"]
-# Colab's major versions (Colab itself has the GPU build `tensorflow`).
-TENSORFLOW = "tensorflow-cpu>=2,<3"
-KERAS = "keras>=3,<4"
+# Colab's major versions, at releases Colab shipped in 2025 (TensorFlow 2.19 with Keras
+# 3.8-3.10): older than this project's own install, so the check also covers a runtime whose
+# preinstalled Keras the setup cell must upgrade. Colab has the GPU build `tensorflow`.
+# Colab moves on a few times a year: `--tensorflow "tensorflow-cpu>=2,<3" --keras "keras>=3,<4"`
+# tries the newest releases.
+TENSORFLOW = "tensorflow-cpu==2.19.*"
+KERAS = "keras==3.10.*"
 # What a Colab runtime has to run a notebook at all; not gancore's dependencies.
 KERNEL = ["ipykernel", "nbconvert"]
 
