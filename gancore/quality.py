@@ -56,9 +56,9 @@ class Target:
     def __str__(self) -> str:
         parts = []
         if self.min_score:
-            parts.append(f"score >= {self.min_score:g}")
+            parts.append(f"score ≥ {self.min_score:g}")
         if self.max_fd < math.inf:
-            parts.append(f"FD <= {self.max_fd:g}")
+            parts.append(f"FD ≤ {self.max_fd:g}")
         if self.min_classes:
             parts.append(f"{self.min_classes}/10 classes")
         return ", ".join(parts)
@@ -97,10 +97,14 @@ def usable_cores() -> int:
 
 
 class TrainingClock:
-    """Training time as CPU time over cores, with pauses for scoring left out."""
+    """Training time, with pauses for scoring left out.
 
-    def __init__(self, cores: int | None = None):
-        self.cores = cores or usable_cores()
+    `minutes` is CPU time over `cores` (robust to other jobs on a shared CPU),
+    or wall time with `cpu=False` (on a GPU, where the CPU mostly waits).
+    """
+
+    def __init__(self, cores: int | None = None, cpu: bool = True):
+        self.cores, self.use_cpu = cores or usable_cores(), cpu
         self.cpu = 0.0
         self.wall = 0.0
         self._started = None
@@ -116,7 +120,7 @@ class TrainingClock:
 
     @property
     def minutes(self) -> float:
-        return self.cpu / self.cores / 60
+        return self.cpu / self.cores / 60 if self.use_cpu else self.wall / 60
 
     @property
     def wall_minutes(self) -> float:
@@ -181,19 +185,37 @@ class QualityCurve:
         return next((p.minutes for p in self.points if self.target.met(p)), None)
 
 
-class _ScoreEachEpoch(keras.callbacks.Callback):
-    """Hands the curve a checkpoint at the end of every (short) epoch of `fit`."""
+class QualityProbe(keras.callbacks.Callback):
+    """Runs the curve's clock during `fit` and hands it a checkpoint every `every_epochs` epochs.
 
-    def __init__(self, curve, sample, images_per_epoch):
+    Args:
+        curve: the `QualityCurve` that scores and records.
+        images_per_epoch: real images the model sees per epoch (steps x batch).
+        sample: `sample(n)` -> n images in [-1, 1]; default the model's `generate`.
+        every_epochs: call the curve after every this many epochs (it still
+            scores only when `curve.every` minutes have passed; 0 scores each time).
+        stop: end `fit` when the curve says so (target met or budget spent).
+    """
+
+    def __init__(self, curve, images_per_epoch, sample=None, every_epochs=1, stop=True):
         super().__init__()
-        self.curve, self.sample, self.images_per_epoch = curve, sample, images_per_epoch
+        self.curve, self.images_per_epoch = curve, images_per_epoch
+        self.sample, self.every_epochs, self.stop = sample, every_epochs, stop
+
+    def on_train_begin(self, logs=None):
+        self.curve.clock.start()
 
     def on_epoch_end(self, epoch, logs=None):
+        if (epoch + 1) % self.every_epochs:
+            return
         self.curve.clock.stop()
-        images = (epoch + 1) * self.images_per_epoch
-        if self.curve.checkpoint(self.sample, images):
+        sample = self.sample or (lambda n: zoo.samples_in_tanh_range(self.model, n))
+        if self.curve.checkpoint(sample, (epoch + 1) * self.images_per_epoch) and self.stop:
             self.model.stop_training = True
         self.curve.clock.start()
+
+    def on_train_end(self, logs=None):
+        self.curve.clock.stop()
 
 
 def train_recipe(curve, name, data, width=32, seed=42, steps_per_check=100):
@@ -204,19 +226,15 @@ def train_recipe(curve, name, data, width=32, seed=42, steps_per_check=100):
     labels = data.y_train if recipe.labelled else None
     dataset = make_dataset(data.x_train, labels, batch_size=recipe.batch_size, seed=seed)
 
-    def sample(n):  # conditional models draw every class equally often
-        return zoo.samples_in_tanh_range(model, n)
-
-    probe = _ScoreEachEpoch(curve, sample, steps_per_check * recipe.batch_size)
-    curve.clock.start()
+    probe = QualityProbe(curve, steps_per_check * recipe.batch_size)
     model.fit(
         dataset.repeat(),
-        epochs=10**6,  # the callback stops it
+        epochs=10**6,  # the probe stops it
         steps_per_epoch=steps_per_check,
         callbacks=[probe],
+        shuffle=False,  # the dataset shuffles itself
         verbose=0,
     )
-    curve.clock.stop()
     return model
 
 
@@ -311,27 +329,31 @@ def train_tutorial(curve, data, seed=42, batch_size=256, latent_dim=100, steps_p
 # -- the command -----------------------------------------------------------------
 
 
-def plot_curves(curves, path):
-    """FD and classifier score against training minutes, one line per model; saves a PNG."""
+def plot_curves(curves, x: str = "minutes", title: str | None = None):
+    """FD and classifier score of each curve against training `minutes` or `images`; a Figure.
+
+    The first curve's target is drawn as a dotted line.
+    """
     from gancore.plotting import plt
 
     fig, (ax_fd, ax_score) = plt.subplots(1, 2, figsize=(10, 3.8))
     for curve in curves:
-        minutes = [p.minutes for p in curve.points]
-        ax_fd.plot(minutes, [p.frechet_distance for p in curve.points], "o-", label=curve.name)
-        ax_score.plot(minutes, [p.classifier_score for p in curve.points], "o-", label=curve.name)
-    for curve in curves[:1]:
-        if curve.target.max_fd < math.inf:
-            ax_fd.axhline(curve.target.max_fd, color="gray", ls=":", label="target")
-        if curve.target.min_score:
-            ax_score.axhline(curve.target.min_score, color="gray", ls=":", label="target")
-    ax_fd.set(title="Fréchet distance (lower is better)", xlabel="training minutes", yscale="log")
-    ax_score.set(title="Classifier score (max 10)", xlabel="training minutes", ylim=(1, 10))
-    ax_score.legend(loc="lower right")
+        xs = [getattr(p, x) for p in curve.points]
+        ax_fd.plot(xs, [p.frechet_distance for p in curve.points], "o-", label=curve.name)
+        ax_score.plot(xs, [p.classifier_score for p in curve.points], "o-", label=curve.name)
+    target = curves[0].target
+    if target.max_fd < math.inf:
+        ax_fd.axhline(target.max_fd, color="gray", ls=":", label="target")
+    if target.min_score:
+        ax_score.axhline(target.min_score, color="gray", ls=":", label="target")
+    xlabel = "training minutes" if x == "minutes" else "real images seen"
+    ax_fd.set(title="Fréchet distance (lower is better)", xlabel=xlabel, yscale="log")
+    ax_score.set(title="Classifier score (max 10)", xlabel=xlabel, ylim=(1, 10))
+    ax_fd.legend(loc="upper right")
+    if title:
+        fig.suptitle(title)
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return path
+    return fig
 
 
 def time_to_target_line(curve) -> str:
@@ -373,6 +395,9 @@ def main(argv=None):
     parser.add_argument("--reference-minutes", type=float,
                         help="budget of the tutorial recipe (default: --minutes)")  # fmt: skip
     parser.add_argument("--no-reference", action="store_true", help="skip the tutorial recipe")
+    parser.add_argument(
+        "--width", type=int, default=32, help="filter width (the standard profile's)"
+    )
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--out", default="outputs/quality", help="folder for the plot")
     args = parser.parse_args(argv)
@@ -399,14 +424,16 @@ def main(argv=None):
     curves = {}
     for name in models:
         curves[name] = curve(name, args.minutes)
-        train_recipe(curves[name], name, data, seed=args.seed)
+        train_recipe(curves[name], name, data, width=args.width, seed=args.seed)
     if "dcgan" in models and not args.no_reference:
         curves[TUTORIAL] = curve(TUTORIAL, args.reference_minutes or args.minutes)
         train_tutorial(curves[TUTORIAL], data, seed=args.seed)
 
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    print(f"Curves plotted in {plot_curves(list(curves.values()), out / 'time_to_quality.png')}")
+    fig = plot_curves(list(curves.values()), title="Time to quality on full MNIST")
+    fig.savefig(out / "time_to_quality.png", dpi=100)
+    print(f"Curves plotted in {out / 'time_to_quality.png'}")
     for c in curves.values():
         print(time_to_target_line(c))
     if TUTORIAL in curves:

@@ -40,7 +40,7 @@ def test_target_needs_every_condition():
     assert not target.met(point(3.1, 9.1, 10))
     assert not target.met(point(2.9, 8.9, 10))
     assert not target.met(point(2.9, 9.1, 9))
-    assert str(target) == "score >= 9, FD <= 3, 10/10 classes"
+    assert str(target) == "score ≥ 9, FD ≤ 3, 10/10 classes"
 
 
 def test_training_clock_counts_cpu_time_over_cores_and_skips_pauses():
