@@ -114,3 +114,25 @@ def test_both_trainers_run_under_a_curve_and_stop_at_the_budget(mnist):
         train(curve)
         assert len(curve.points) == 1
         assert curve.points[0].images > 0 and math.isfinite(curve.points[0].frechet_distance)
+
+
+def test_parse_target_reads_each_condition_and_refuses_others():
+    target = quality.parse_target("score>=6.5, fd<=15, classes>=9")
+    assert target == quality.Target(max_fd=15.0, min_score=6.5, min_classes=9)
+    with pytest.raises(ValueError, match="Expected a target like"):
+        quality.parse_target("fid<3")
+
+
+def test_speed_up_at_another_target_names_it():
+    ours = quality.QualityCurve("dcgan", quality.Target(max_fd=3), FakeClock(), 20, 2, None, None)
+    theirs = quality.QualityCurve(
+        "tutorial", quality.Target(max_fd=3), FakeClock(), 30, 2, None, None
+    )
+    ours.points = [point(14.0, 6.6, 10, minutes=2.0), point(9.0, 7.0, 10, minutes=4.0)]
+    theirs.points = [point(20.0, 5.0, 10, minutes=5.0), point(14.5, 6.7, 10, minutes=9.0)]
+    easier = quality.parse_target("score>=6.5,fd<=15")
+    line = quality.speed_up_line(ours, theirs, easier)
+    assert line == (
+        "DCGAN time-to-target (score ≥ 6.5, FD ≤ 15) speed-up vs the tutorial recipe: 4.50x"
+    )
+    assert "none" in quality.speed_up_line(ours, theirs)  # neither reached FD <= 3
