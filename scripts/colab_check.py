@@ -234,30 +234,17 @@ def main(argv=None) -> int:
             with step(f"Colab-like runtime: {args.tensorflow}, {args.keras}, {' '.join(KERNEL)}"):
                 python = colab_runtime(work, args.tensorflow, args.keras, env)
         chapters = [ROOT / "chapters" / f"{stem}.ipynb" for stem in args.chapters]
-        for i, chapter in enumerate(chapters):
-            source = install_command(setup_cell(chapter), repo)
-            if i == 0:  # the first chapter installs; the others' cells must be the same
-                with step(f"setup cell of {chapter.stem}, as on Colab"):
-                    print("   ", run_setup_cell(python, source, env).strip().splitlines()[-1])
-            elif source != install_command(setup_cell(chapters[0]), repo):
-                raise CheckFailed(f"{chapter.name}: setup cell differs from {chapters[0].name}")
-        versions = run([python, "-m", "pip", "list", "--format=freeze"], env=env).stdout
-        wanted = {
-            "gancore",
-            "keras",
-            "tensorflow-cpu",
-            "tensorflow",
-            "numpy",
-            "matplotlib",
-            "pillow",
-        }
-        print(
-            "    "
-            + ", ".join(
-                v for v in versions.split() if v.split("==")[0].lower().replace("_", "-") in wanted
-            )
-        )
-        for chapter in chapters:
+        sources = [install_command(setup_cell(chapter), repo) for chapter in chapters]
+        for chapter, source in zip(chapters, sources, strict=True):
+            # Each chapter's own setup cell, as a reader opening that chapter runs it.
+            with step(f"setup cell of {chapter.stem}, as on Colab"):
+                print("   ", run_setup_cell(python, source, env).strip().splitlines()[-1])
+            if chapter == chapters[0]:
+                versions = run([python, "-m", "pip", "list", "--format=freeze"], env=env).stdout
+                wanted = {"gancore", "keras", "tensorflow-cpu", "numpy", "matplotlib", "pillow"}
+                print("    " + ", ".join(
+                    v for v in versions.split() if v.split("==")[0].lower().replace("_", "-") in wanted
+                ))  # fmt: skip
             with step(f"{chapter.stem} in the quick profile (nbconvert --execute)"):
                 run_chapter(python, chapter, content, env)
     except CheckFailed as error:
