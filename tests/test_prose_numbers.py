@@ -129,7 +129,6 @@ NOT_YET_CLEAN = {
     "chapters/09_progressive",
     "chapters/10_transfer_learning",
     "chapters/11_applications",
-    "chapters/12_troubleshooting",
 }
 TYPED_BY_HAND = pytest.mark.xfail(strict=True, reason="prose numbers typed by hand (issue 16)")
 
