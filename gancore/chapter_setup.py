@@ -27,9 +27,7 @@ if "google.colab" in sys.modules:
     import subprocess
 
     package = "gancore @ git+{url}@{branch}"
-    subprocess.run(
-        [sys.executable, "-m", "pip", "install", "-q", package], check=True
-    )
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", package], check=True)
 
 import gancore"""
 
