@@ -366,6 +366,9 @@ def plot_curves(curves, x: str = "minutes", title: str | None = None):
     if target.min_score:
         ax_score.axhline(target.min_score, color="gray", ls=":", label="target")
     xlabel = "training minutes" if x == "minutes" else "real images seen"
+    if x == "images":  # 384000 -> 384k, so the tick labels do not run into each other
+        for ax in (ax_fd, ax_score):
+            ax.xaxis.set_major_formatter(lambda value, _: f"{value / 1000:g}k")
     ax_fd.set(title="Fréchet distance (lower is better)", xlabel=xlabel, yscale="log")
     ax_score.set(title="Classifier score (max 10)", xlabel=xlabel, ylim=(1, 10))
     ax_fd.legend(loc="upper right")
