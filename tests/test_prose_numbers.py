@@ -126,8 +126,6 @@ NOT_YET_CLEAN = {
     "chapters/07_evaluation",
     "chapters/08_stabilising",
     "chapters/09_progressive",
-    "chapters/10_transfer_learning",
-    "chapters/11_applications",
 }
 TYPED_BY_HAND = pytest.mark.xfail(strict=True, reason="prose numbers typed by hand (issue 16)")
 
