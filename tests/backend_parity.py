@@ -146,7 +146,9 @@ def main(out: Path) -> None:
             origin = path.name.split("_")[0]
             if origin != backend:
                 loaded = keras.models.load_model(path, safe_mode=True)
-                arrays[f"{name}/loaded_from_{origin}"] = loaded.generate(noise, labels=sample_labels)
+                arrays[f"{name}/loaded_from_{origin}"] = loaded.generate(
+                    noise, labels=sample_labels
+                )
     (out / f"{backend}.json").write_text(json.dumps(losses, indent=1))
     np.savez(out / f"{backend}.npz", **arrays)
     print(f"{backend}: trained and saved {len(losses)} models")
