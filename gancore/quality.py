@@ -5,7 +5,7 @@
 against the 10,000 test digits (Fréchet distance, classifier score, classes
 covered). It prints the curve, plots it, and prints the minutes taken to
 reach the model's target. Beside gancore's DCGAN it runs the DCGAN of the
-TensorFlow tutorial {cite}`tensorflow2024dcgan` exactly as that tutorial trains
+TensorFlow tutorial ("Deep Convolutional Generative Adversarial Network") exactly as that tutorial trains
 it (its two networks, batch 256, Adam(1e-4), one `tf.function` step that
 updates both networks from one forward pass) and ends with the ratio of the
 two times to target.
