@@ -92,3 +92,27 @@ def test_stabilised_dcgan_networks_keep_their_shapes_and_start_as_the_plain_ones
     images = generator.predict(z, verbose=0)
     assert images.shape == (4, 28, 28, 1)
     assert critic.predict(images, verbose=0).shape == (4, 1)
+
+
+@pytest.mark.parametrize("batch_norm", [True, False])
+def test_extra_conv_adds_one_stride_1_layer_per_network_and_keeps_the_shapes(batch_norm):
+    plain_g = networks.dcgan_generator(latent_dim=8, width=8)
+    extra_g = networks.dcgan_generator(latent_dim=8, width=8, extra_conv=True)
+    plain_d = networks.dcgan_discriminator(width=8, batch_norm=batch_norm)
+    extra_d = networks.dcgan_discriminator(width=8, batch_norm=batch_norm, extra_conv=True)
+
+    def stride_1_convs(model):
+        return [
+            tuple(layer.output.shape[1:])
+            for layer in model.layers
+            if isinstance(layer, keras.layers.Conv2D) and layer.strides == (1, 1)
+        ]
+
+    assert stride_1_convs(plain_g) == [] and stride_1_convs(plain_d) == []
+    assert stride_1_convs(extra_g) == [(14, 14, 8)]  # after the first upsampling
+    assert stride_1_convs(extra_d) == [(14, 14, 8)]  # after the first convolution
+    norms = [isinstance(layer, keras.layers.BatchNormalization) for layer in extra_d.layers]
+    assert sum(norms) == (2 if batch_norm else 0)  # a critic for the penalty stays BN-free
+    images = extra_g(np.zeros((2, 8), "float32"))
+    assert tuple(images.shape) == (2, 28, 28, 1)
+    assert tuple(extra_d(images).shape) == (2, 1)

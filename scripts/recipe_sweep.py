@@ -1,0 +1,247 @@
+"""Quality against images seen, for candidate recipes of the book's models.
+
+Issue 15 asks which recipe reaches its target in the fewest CPU-minutes. Images
+to target depend on the recipe, not on the device, so this script measures the
+curve (images seen -> FD, classifier score, classes; or test negative ELBO for
+the VAE) for many candidates where images are cheap, e.g. a lent GPU, and the
+CPU throughput of each (`python -m gancore.bench`) turns images into minutes.
+The candidate that wins is then confirmed on the CPU by `python -m gancore.bench
+quality`, which times the whole run there.
+
+    python scripts/recipe_sweep.py --list
+    python scripts/recipe_sweep.py dcgan_w32:30 wgan_gp_w32:15 --minutes 20 --out sweep.jsonl
+
+A name may carry its own epochs (`name:epochs`); the candidates share `--minutes`.
+
+Every `--every` epochs it scores 10,000 samples against the 10,000 test digits
+with the book's evaluator and prints (and appends to `--out`) one JSON line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import keras  # noqa: E402
+from keras import layers  # noqa: E402
+
+from gancore import zoo  # noqa: E402
+from gancore.images import TANH_RANGE, UNIT_RANGE  # noqa: E402
+from gancore.models import networks  # noqa: E402
+
+
+def refine_generator(width=32, refine_at=(14,), latent_dim=zoo.LATENT_DIM):
+    """The DCGAN generator with an extra stride-1 3x3 convolution at each size in `refine_at`."""
+    init = keras.initializers.RandomNormal(stddev=0.02)
+    noise = keras.Input((latent_dim,), name="noise")
+    x = layers.Dense(7 * 7 * 2 * width, use_bias=False, kernel_initializer=init)(noise)
+    x = layers.Reshape((7, 7, 2 * width))(x)
+    x = layers.ReLU()(layers.BatchNormalization()(x))
+    if 7 in refine_at:
+        x = layers.Conv2D(2 * width, 3, padding="same", use_bias=False, kernel_initializer=init)(x)
+        x = layers.ReLU()(layers.BatchNormalization()(x))
+    x = layers.Conv2DTranspose(
+        width, 4, 2, padding="same", use_bias=False, kernel_initializer=init
+    )(x)
+    x = layers.ReLU()(layers.BatchNormalization()(x))
+    if 14 in refine_at:
+        x = layers.Conv2D(width, 3, padding="same", use_bias=False, kernel_initializer=init)(x)
+        x = layers.ReLU()(layers.BatchNormalization()(x))
+    out = layers.Conv2DTranspose(
+        1, 4, 2, padding="same", activation="tanh", kernel_initializer=init
+    )(x)
+    return keras.Model(noise, out, name="refine_generator")
+
+
+def refine_discriminator(width=32):
+    """The DCGAN discriminator with an extra stride-1 3x3 convolution at 14x14."""
+    init = keras.initializers.RandomNormal(stddev=0.02)
+    image = keras.Input((28, 28, 1), name="image")
+    x = layers.LeakyReLU(0.2)(
+        layers.Conv2D(width, 4, 2, padding="same", kernel_initializer=init)(image)
+    )
+    x = layers.Conv2D(width, 3, padding="same", use_bias=False, kernel_initializer=init)(x)
+    x = layers.LeakyReLU(0.2)(layers.BatchNormalization()(x))
+    x = layers.Conv2D(2 * width, 4, 2, padding="same", use_bias=False, kernel_initializer=init)(x)
+    x = layers.LeakyReLU(0.2)(layers.BatchNormalization()(x))
+    return keras.Model(image, layers.Dense(1, name="logit")(layers.Flatten()(x)), name="refine_d")
+
+
+def gan(g_width=32, d_width=32, refine_at=None, d_lr=2e-4, g_lr=6e-4, d_refine=False):
+    from gancore.models.gan import GAN
+
+    g = (
+        refine_generator(g_width, refine_at)
+        if refine_at
+        else networks.dcgan_generator(zoo.LATENT_DIM, width=g_width)
+    )
+    d = refine_discriminator(d_width) if d_refine else networks.dcgan_discriminator(width=d_width)
+    model = GAN(g, d)
+    model.compile(
+        d_optimizer=keras.optimizers.Adam(d_lr, beta_1=0.5),
+        g_optimizer=keras.optimizers.Adam(g_lr, beta_1=0.5),
+        steps_per_execution=8,
+    )
+    return model
+
+
+def wgan(
+    penalty="gp", width=32, n_critic=5, lr=1e-4, betas=(0.0, 0.9), g_width=None, refine_at=None
+):
+    from gancore.models.wgan import WGAN
+
+    g_width = g_width or width
+    g = (
+        refine_generator(g_width, refine_at)
+        if refine_at
+        else networks.dcgan_generator(zoo.LATENT_DIM, width=g_width)
+    )
+    critic = networks.dcgan_discriminator(width=width, batch_norm=False, name="critic")
+    model = WGAN(g, critic, penalty=penalty, n_critic=n_critic)
+    if penalty == "gp":
+        opt = lambda: keras.optimizers.Adam(lr, beta_1=betas[0], beta_2=betas[1])  # noqa: E731
+    else:
+        opt = lambda: keras.optimizers.RMSprop(lr)  # noqa: E731
+    model.compile(d_optimizer=opt(), g_optimizer=opt(), steps_per_execution=8)
+    return model
+
+
+def mlp(width=64, d_lr=2e-4, g_lr=2e-4):
+    model = zoo.mlp_gan(width)
+    model.compile(
+        d_optimizer=keras.optimizers.Adam(d_lr, beta_1=0.5),
+        g_optimizer=keras.optimizers.Adam(g_lr, beta_1=0.5),
+        steps_per_execution=8,
+    )
+    return model
+
+
+def vae(latent_dim=16, lr=1e-3):
+    model = zoo._vae(1.0, None, latent_dim)
+    model.compile(optimizer=keras.optimizers.Adam(lr), steps_per_execution=8)
+    return model
+
+
+# name -> (builder, batch size fit takes, kind)
+CANDIDATES = {
+    "dcgan_w32": (lambda: gan(), 64, "gan"),
+    "dcgan_w32_g2e-4": (lambda: gan(g_lr=2e-4), 64, "gan"),
+    "dcgan_w64": (lambda: gan(64, 64), 64, "gan"),
+    "dcgan_g64_d32": (lambda: gan(64, 32), 64, "gan"),
+    "dcgan_g48_d32": (lambda: gan(48, 32), 64, "gan"),
+    "dcgan_w32_refine14": (lambda: gan(refine_at=(14,)), 64, "gan"),
+    "dcgan_w32_refine7": (lambda: gan(refine_at=(7,)), 64, "gan"),
+    "dcgan_w32_refine7_14": (lambda: gan(refine_at=(7, 14)), 64, "gan"),
+    "dcgan_g64_refine14": (lambda: gan(64, 32, refine_at=(14,)), 64, "gan"),
+    "dcgan_refine14_drefine": (lambda: gan(refine_at=(14,), d_refine=True), 64, "gan"),
+    "dcgan_refine14_g2e-4": (lambda: gan(refine_at=(14,), g_lr=2e-4), 64, "gan"),
+    "dcgan_refine14_g4e-4": (lambda: gan(refine_at=(14,), g_lr=4e-4), 64, "gan"),
+    "dcgan_refine14_b32": (lambda: gan(refine_at=(14,)), 32, "gan"),
+    "dcgan_w32_b128": (lambda: gan(), 128, "gan"),
+    "wgan_gp_w32": (lambda: wgan(), 5 * 64, "gan"),
+    "wgan_gp_w32_lr2e-4": (lambda: wgan(lr=2e-4), 5 * 64, "gan"),
+    "wgan_gp_w32_nc2": (lambda: wgan(n_critic=2, lr=2e-4), 2 * 64, "gan"),
+    "wgan_gp_w64": (lambda: wgan(width=64), 5 * 64, "gan"),
+    "wgan_gp_nc1": (lambda: wgan(n_critic=1, lr=2e-4), 64, "gan"),
+    "wgan_gp_nc2_lr5e-4": (lambda: wgan(n_critic=2, lr=5e-4), 2 * 64, "gan"),
+    "wgan_gp_nc2_refine14": (lambda: wgan(n_critic=2, lr=2e-4, refine_at=(14,)), 2 * 64, "gan"),
+    "wgan_gp_nc2_b32": (lambda: wgan(n_critic=2, lr=2e-4), 2 * 32, "gan"),
+    "wgan_gp_g64_c32": (lambda: wgan(width=32, g_width=64, lr=2e-4), 5 * 64, "gan"),
+    "wgan_clip_w32": (lambda: wgan("clip", lr=5e-5), 5 * 64, "gan"),
+    "wgan_clip_w32_lr2e-4": (lambda: wgan("clip", lr=2e-4), 5 * 64, "gan"),
+    "wgan_clip_lr5e-4": (lambda: wgan("clip", lr=5e-4), 5 * 64, "gan"),
+    "wgan_clip_nc2_lr2e-4": (lambda: wgan("clip", n_critic=2, lr=2e-4), 2 * 64, "gan"),
+    "mlp_gan": (lambda: mlp(), 128, "gan"),
+    "mlp_gan_b64": (lambda: mlp(), 64, "gan"),
+    "mlp_gan_g6e-4": (lambda: mlp(g_lr=6e-4), 64, "gan"),
+    "mlp_gan_lr1e-4": (lambda: mlp(d_lr=1e-4, g_lr=1e-4), 64, "gan"),
+    "vae16_lr2e-3": (lambda: vae(lr=2e-3), 128, "vae"),
+    "vae16": (lambda: vae(), 128, "vae"),
+    "vae16_b64": (lambda: vae(), 64, "vae"),
+}
+
+
+def score(model, kind, data, evaluator, n=10_000):
+    if kind == "vae":
+        terms = model.negative_elbo(data.x_test)
+        return {k: round(v, 3) for k, v in terms.items()}
+    from gancore import metrics
+
+    row = metrics.score_generator(
+        model.generate(n, seed=0), evaluator=evaluator, reference=data, baselines=False
+    ).rows[0]
+    return {
+        "fd": round(float(row.frechet_distance), 3),
+        "score": round(float(row.classifier_score), 3),
+        "classes": int(row.classes_covered),
+    }
+
+
+def run(name, epochs, every, out, deadline, limit=None, iw_k=1000):
+    from gancore.data import load_dataset
+    from gancore.evaluator import load_evaluator
+
+    build, batch, kind = CANDIDATES[name]
+    value_range = UNIT_RANGE if kind == "vae" else TANH_RANGE
+    data = load_dataset("mnist", source="full", value_range=value_range, limit=limit, verbose=False)
+    evaluator = None if kind == "vae" else load_evaluator()
+    keras.utils.set_random_seed(42)
+    model = build()
+    train_seconds = 0.0
+    for epoch in range(1, epochs + 1):
+        start = time.perf_counter()
+        model.fit(data.x_train, batch_size=batch, epochs=1, shuffle=True, verbose=0)
+        train_seconds += time.perf_counter() - start
+        if epoch % every == 0 or epoch in (1, 2) or epoch == epochs or time.time() > deadline:
+            line = {"name": name, "epoch": epoch, "images": epoch * len(data.x_train),
+                    "train_s": round(train_seconds, 1), "backend": keras.backend.backend()}  # fmt: skip
+            line.update(score(model, kind, data, evaluator, min(10_000, len(data.x_test))))
+            last = epoch == epochs or time.time() > deadline
+            if kind == "vae" and last and iw_k:
+                nll = model.importance_weighted_nll(data.x_test, k=iw_k, max_images=100_000)
+                line[f"iw_nll_k{iw_k}"] = round(float(nll), 3)
+            print(json.dumps(line), flush=True)
+            with open(out, "a") as f:
+                f.write(json.dumps(line) + "\n")
+        if time.time() > deadline:
+            print(json.dumps({"name": name, "stopped": "deadline", "epoch": epoch}), flush=True)
+            break
+    return model
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("names", nargs="*")
+    parser.add_argument("--list", action="store_true")
+    parser.add_argument("--epochs", type=int, default=30)
+    parser.add_argument("--every", type=int, default=3)
+    parser.add_argument("--minutes", type=float, default=60.0, help="wall-clock limit for all")
+    parser.add_argument("--out", default="sweep.jsonl")
+    parser.add_argument(
+        "--iw-k", type=int, default=1000, help="VAE: importance samples of the final bound"
+    )
+    parser.add_argument("--limit", type=int, help="train on this many images (a smoke test)")
+    args = parser.parse_args(argv)
+    if args.list:
+        print("\n".join(CANDIDATES))
+        return
+    deadline = time.time() + 60 * args.minutes
+    runs = [(n.partition(":")[0], int(n.partition(":")[2] or args.epochs)) for n in args.names]
+    for name, _ in runs:
+        if name not in CANDIDATES:
+            parser.error(f"unknown candidate {name!r}; --list shows them")
+    for i, (name, epochs) in enumerate(runs):
+        # Each candidate gets an equal share of the time that is left.
+        share = (deadline - time.time()) / (len(runs) - i)
+        run(name, epochs, args.every, args.out, time.time() + share, args.limit, args.iw_k)
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    main()
