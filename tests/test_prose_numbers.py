@@ -121,7 +121,6 @@ NOT_YET_CLEAN = {
     "chapters/01_convolution",
     "chapters/02_cnn_classifier",
     "chapters/03_gan_theory",
-    "chapters/05_wgan",
     "chapters/06_vae",
     "chapters/07_evaluation",
     "chapters/08_stabilising",
