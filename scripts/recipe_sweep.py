@@ -37,7 +37,10 @@ from gancore.models import networks  # noqa: E402
 
 
 def refine_generator(width=32, refine_at=(14,), latent_dim=zoo.LATENT_DIM):
-    """The DCGAN generator with an extra stride-1 3x3 convolution at each size in `refine_at`."""
+    """The DCGAN generator with an extra stride-1 3x3 convolution at each size in `refine_at`.
+
+    `networks.dcgan_generator(extra_conv=True)` is the (14,) case; this builder also tries 7x7.
+    """
     init = keras.initializers.RandomNormal(stddev=0.02)
     noise = keras.Input((latent_dim,), name="noise")
     x = layers.Dense(7 * 7 * 2 * width, use_bias=False, kernel_initializer=init)(noise)
@@ -59,29 +62,18 @@ def refine_generator(width=32, refine_at=(14,), latent_dim=zoo.LATENT_DIM):
     return keras.Model(noise, out, name="refine_generator")
 
 
-def refine_discriminator(width=32):
-    """The DCGAN discriminator with an extra stride-1 3x3 convolution at 14x14."""
-    init = keras.initializers.RandomNormal(stddev=0.02)
-    image = keras.Input((28, 28, 1), name="image")
-    x = layers.LeakyReLU(0.2)(
-        layers.Conv2D(width, 4, 2, padding="same", kernel_initializer=init)(image)
-    )
-    x = layers.Conv2D(width, 3, padding="same", use_bias=False, kernel_initializer=init)(x)
-    x = layers.LeakyReLU(0.2)(layers.BatchNormalization()(x))
-    x = layers.Conv2D(2 * width, 4, 2, padding="same", use_bias=False, kernel_initializer=init)(x)
-    x = layers.LeakyReLU(0.2)(layers.BatchNormalization()(x))
-    return keras.Model(image, layers.Dense(1, name="logit")(layers.Flatten()(x)), name="refine_d")
+def generator(width, refine_at=None):
+    """The DCGAN generator, with `extra_conv` for `refine_at=(14,)` and the inline builder for 7x7."""
+    if refine_at and 7 in refine_at:
+        return refine_generator(width, refine_at)
+    return networks.dcgan_generator(zoo.LATENT_DIM, width=width, extra_conv=bool(refine_at))
 
 
 def gan(g_width=32, d_width=32, refine_at=None, d_lr=2e-4, g_lr=6e-4, d_refine=False):
     from gancore.models.gan import GAN
 
-    g = (
-        refine_generator(g_width, refine_at)
-        if refine_at
-        else networks.dcgan_generator(zoo.LATENT_DIM, width=g_width)
-    )
-    d = refine_discriminator(d_width) if d_refine else networks.dcgan_discriminator(width=d_width)
+    g = generator(g_width, refine_at)
+    d = networks.dcgan_discriminator(width=d_width, extra_conv=d_refine)
     model = GAN(g, d)
     model.compile(
         d_optimizer=keras.optimizers.Adam(d_lr, beta_1=0.5),
@@ -96,12 +88,7 @@ def wgan(
 ):
     from gancore.models.wgan import WGAN
 
-    g_width = g_width or width
-    g = (
-        refine_generator(g_width, refine_at)
-        if refine_at
-        else networks.dcgan_generator(zoo.LATENT_DIM, width=g_width)
-    )
+    g = generator(g_width or width, refine_at)
     critic = networks.dcgan_discriminator(width=width, batch_norm=False, name="critic")
     model = WGAN(g, critic, penalty=penalty, n_critic=n_critic)
     if penalty == "gp":
