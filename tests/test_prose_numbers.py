@@ -118,7 +118,6 @@ def typed_numbers(notebook: dict) -> list[str]:
 # strict xfail: once its chapter is clean the test passes, xfail fails, and
 # the entry must go.
 NOT_YET_CLEAN = {
-    "chapters/03_gan_theory",
     "chapters/06_vae",
     "chapters/07_evaluation",
     "chapters/08_stabilising",
