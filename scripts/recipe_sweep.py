@@ -34,6 +34,7 @@ from keras import layers  # noqa: E402
 from gancore import zoo  # noqa: E402
 from gancore.images import TANH_RANGE, UNIT_RANGE  # noqa: E402
 from gancore.models import networks  # noqa: E402
+from gancore.quality import N_SCORED  # noqa: E402
 
 
 def refine_generator(width=32, refine_at=(14,), latent_dim=zoo.LATENT_DIM):
@@ -154,12 +155,13 @@ CANDIDATES = {
 }
 
 
-def score(model, kind, data, evaluator, n=10_000):
+def score(model, kind, data, evaluator):
     if kind == "vae":
         terms = model.negative_elbo(data.x_test)
         return {k: round(v, 3) for k, v in terms.items()}
     from gancore import metrics
 
+    n = min(N_SCORED, len(data.x_test))  # what the quality bench scores, or all a --limit leaves
     row = metrics.score_generator(
         model.generate(n, seed=0), evaluator=evaluator, reference=data, baselines=False
     ).rows[0]
@@ -185,18 +187,18 @@ def run(name, epochs, every, out, deadline, limit=None, iw_k=1000):
         start = time.perf_counter()
         model.fit(data.x_train, batch_size=batch, epochs=1, shuffle=True, verbose=0)
         train_seconds += time.perf_counter() - start
-        if epoch % every == 0 or epoch in (1, 2) or epoch == epochs or time.time() > deadline:
+        last = epoch == epochs or time.time() > deadline  # once, so scoring and stopping agree
+        if epoch % every == 0 or epoch in (1, 2) or last:
             line = {"name": name, "epoch": epoch, "images": epoch * len(data.x_train),
                     "train_s": round(train_seconds, 1), "backend": keras.backend.backend()}  # fmt: skip
-            line.update(score(model, kind, data, evaluator, min(10_000, len(data.x_test))))
-            last = epoch == epochs or time.time() > deadline
+            line.update(score(model, kind, data, evaluator))
             if kind == "vae" and last and iw_k:
                 nll = model.importance_weighted_nll(data.x_test, k=iw_k, max_images=100_000)
                 line[f"iw_nll_k{iw_k}"] = round(float(nll), 3)
             print(json.dumps(line), flush=True)
             with open(out, "a") as f:
                 f.write(json.dumps(line) + "\n")
-        if time.time() > deadline:
+        if last and epoch < epochs:
             print(json.dumps({"name": name, "stopped": "deadline", "epoch": epoch}), flush=True)
             break
     return model
