@@ -225,7 +225,8 @@ def _read_arrays(name: str, source: str):
         path = Path(data_dir).expanduser() / DATA_FILES[name]
         if not path.exists():
             raise DataUnavailableError(
-                f"{DATA_ENV}={data_dir!r} does not hold {DATA_FILES[name]!r}, which {name!r} needs "
+                # The folder by its variable, not its value: messages land in notebook outputs.
+                f"The folder that {DATA_ENV} names does not hold {DATA_FILES[name]!r}, which {name!r} needs "
                 f"(Keras's cache layout). Put the file there, or unset {DATA_ENV} to download it."
             )
         try:
