@@ -4,12 +4,15 @@ Issue 15 asks which recipe reaches its target in the fewest CPU-minutes. Images
 to target depend on the recipe, not on the device, so this script measures the
 curve (images seen -> FD, classifier score, classes; or test negative ELBO for
 the VAE) for many candidates where images are cheap, e.g. a lent GPU, and the
-CPU throughput of each (`python -m gancore.bench`) turns images into minutes.
+CPU throughput of each (`--throughput`, on the CPU) turns images into minutes.
 The candidate that wins is then confirmed on the CPU by `python -m gancore.bench
 quality`, which times the whole run there.
 
     python scripts/recipe_sweep.py --list
     python scripts/recipe_sweep.py dcgan_w32:30 wgan_gp_w32:15 --minutes 20 --out sweep.jsonl
+
+`--throughput` times each candidate on this machine instead (images per second of
+wall time and of CPU time over the cores), to turn images into CPU-minutes.
 
 A name may carry its own epochs (`name:epochs`); the candidates share `--minutes`.
 
@@ -29,12 +32,13 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import keras  # noqa: E402
+import numpy as np  # noqa: E402
 from keras import layers  # noqa: E402
 
 from gancore import zoo  # noqa: E402
 from gancore.images import TANH_RANGE, UNIT_RANGE  # noqa: E402
 from gancore.models import networks  # noqa: E402
-from gancore.quality import N_SCORED  # noqa: E402
+from gancore.quality import N_SCORED, usable_cores  # noqa: E402
 
 
 def refine_generator(width=32, refine_at=(14,), latent_dim=zoo.LATENT_DIM):
@@ -204,10 +208,27 @@ def run(name, epochs, every, out, deadline, limit=None, iw_k=1000):
     return model
 
 
+def throughput(name, n=20_000):
+    """Images per second of one candidate on this machine: wall time and CPU time over the cores."""
+    build, batch, _ = CANDIDATES[name]
+    x = np.random.default_rng(0).uniform(-1, 1, (n, 28, 28, 1)).astype("float32")
+    model = build()
+    model.fit(x[: batch * 16], batch_size=batch, epochs=1, verbose=0)  # traces the step
+    n = (n // batch) * batch
+    wall, cpu = time.perf_counter(), time.process_time()
+    model.fit(x[:n], batch_size=batch, epochs=1, shuffle=False, verbose=0)
+    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    cores = usable_cores()
+    print(
+        f"{name:<26} {n / wall:7.0f} images/s wall  {n / (cpu / cores):7.0f} images/s of CPU time / {cores} cores"
+    )
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("names", nargs="*")
     parser.add_argument("--list", action="store_true")
+    parser.add_argument("--throughput", action="store_true", help="time each candidate instead")
     parser.add_argument("--epochs", type=int, default=30)
     parser.add_argument("--every", type=int, default=3)
     parser.add_argument("--minutes", type=float, default=60.0, help="wall-clock limit for all")
@@ -225,6 +246,10 @@ def main(argv=None):
     for name, _ in runs:
         if name not in CANDIDATES:
             parser.error(f"unknown candidate {name!r}; --list shows them")
+    if args.throughput:
+        for name, _ in runs:
+            throughput(name)
+        return
     for i, (name, epochs) in enumerate(runs):
         # Each candidate gets an equal share of the time that is left.
         share = (deadline - time.time()) / (len(runs) - i)
