@@ -13,6 +13,8 @@ quality`, which times the whole run there.
 
 `--throughput` times each candidate on this machine instead (images per second of
 wall time and of CPU time over the cores), to turn images into CPU-minutes.
+`--summarize FILE...` prints one row per candidate from the JSON lines of earlier
+sweeps; `scripts/sweeps/` holds the two rounds run on a lent H200 for issue 15.
 
 A name may carry its own epochs (`name:epochs`); the candidates share `--minutes`.
 
@@ -30,6 +32,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # before TensorFlow loads
 
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
@@ -224,6 +227,30 @@ def throughput(name, n=20_000):
     )
 
 
+def summarize(paths) -> None:
+    """One row per candidate: its first, best and last scored point."""
+    points = {}
+    for path in paths:
+        for line in Path(path).read_text().splitlines():
+            record = json.loads(line)
+            if "stopped" not in record:  # the marker a time limit leaves
+                points.setdefault(record["name"], []).append(record)
+    print(f"{'candidate':<24} {'epochs':>6}  first -> best -> last (epoch: FD/score, or -ELBO nats)")
+    for name, records in points.items():
+        vae = "negative_elbo" in records[0]
+
+        def shown(r):
+            if vae:
+                return f"{r['epoch']}: {r['negative_elbo']:.1f}"
+            return f"{r['epoch']}: {r['fd']:.1f}/{r['score']:.2f}"
+
+        best = min(records, key=lambda r: r["negative_elbo"] if vae else r["fd"])
+        line = " -> ".join(shown(r) for r in (records[0], best, records[-1]))
+        iw = [r["iw_nll_k1000"] for r in records if "iw_nll_k1000" in r]
+        iw_text = f"  (IW k=1000 at the end: {iw[-1]:.1f})" if iw else ""
+        print(f"{name:<24} {records[-1]['epoch']:>6}  {line}{iw_text}")
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("names", nargs="*")
@@ -237,7 +264,11 @@ def main(argv=None):
         "--iw-k", type=int, default=1000, help="VAE: importance samples of the final bound"
     )
     parser.add_argument("--limit", type=int, help="train on this many images (a smoke test)")
+    parser.add_argument("--summarize", nargs="+", metavar="FILE", help="tabulate earlier sweeps")
     args = parser.parse_args(argv)
+    if args.summarize:
+        summarize(args.summarize)
+        return
     if args.list:
         print("\n".join(CANDIDATES))
         return
@@ -257,5 +288,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     main()
