@@ -227,6 +227,12 @@ def throughput(name, n=20_000):
     )
 
 
+def _point(record) -> str:
+    if "negative_elbo" in record:
+        return f"{record['epoch']}: {record['negative_elbo']:.1f}"
+    return f"{record['epoch']}: {record['fd']:.1f}/{record['score']:.2f}"
+
+
 def summarize(paths) -> None:
     """One row per candidate: its first, best and last scored point."""
     points = {}
@@ -235,17 +241,12 @@ def summarize(paths) -> None:
             record = json.loads(line)
             if "stopped" not in record:  # the marker a time limit leaves
                 points.setdefault(record["name"], []).append(record)
-    print(f"{'candidate':<24} {'epochs':>6}  first -> best -> last (epoch: FD/score, or -ELBO nats)")
+    print(
+        f"{'candidate':<24} {'epochs':>6}  first -> best -> last (epoch: FD/score, or -ELBO nats)"
+    )
     for name, records in points.items():
-        vae = "negative_elbo" in records[0]
-
-        def shown(r):
-            if vae:
-                return f"{r['epoch']}: {r['negative_elbo']:.1f}"
-            return f"{r['epoch']}: {r['fd']:.1f}/{r['score']:.2f}"
-
-        best = min(records, key=lambda r: r["negative_elbo"] if vae else r["fd"])
-        line = " -> ".join(shown(r) for r in (records[0], best, records[-1]))
+        best = min(records, key=lambda r: r.get("negative_elbo", r.get("fd")))
+        line = " -> ".join(_point(r) for r in (records[0], best, records[-1]))
         iw = [r["iw_nll_k1000"] for r in records if "iw_nll_k1000" in r]
         iw_text = f"  (IW k=1000 at the end: {iw[-1]:.1f})" if iw else ""
         print(f"{name:<24} {records[-1]['epoch']:>6}  {line}{iw_text}")
