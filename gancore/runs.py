@@ -63,11 +63,17 @@ def trained_record(name: str) -> dict | None:
     return json.loads(path.read_text()) if path.exists() else None
 
 
-def load_trained(name: str):
+def load_trained(name: str, profile: str | None = None):
     """Loads a model saved by `save_trained`; returns `(model, record)`.
+
+    Args:
+        name: the name it was saved under.
+        profile: the profile of the run that asks; a `standard` or `full` run
+            refuses a model trained in the `quick` profile (a test's leftover).
 
     Raises:
         FileNotFoundError: naming the folder searched, when no chapter saved it.
+        ValueError: when a `standard` or `full` run finds a `quick` model.
     """
     folder = output_dir(FOLDER)
     record = trained_record(name)
@@ -75,6 +81,13 @@ def load_trained(name: str):
         raise FileNotFoundError(
             f"No trained model {name!r} in {folder}: run the chapter that trains it first "
             "(with the same GANCORE_OUTPUT_DIR)."
+        )
+    if profile not in (None, "quick") and record["profile"] == "quick":
+        raise ValueError(
+            f"The saved {name!r} was trained in the quick profile (chapter "
+            f"{record['chapter']}, {record['saved']}), and this run's profile is {profile!r}. "
+            f"Re-run chapter {record['chapter']} in the {profile!r} profile, or delete "
+            f"{name}.keras and {name}.json from {folder}."
         )
     import gancore.models  # noqa: F401  registers the model classes the file names
 

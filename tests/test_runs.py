@@ -24,6 +24,16 @@ def test_saved_model_and_record_load_back(tmp_path, monkeypatch):
     np.testing.assert_allclose(loaded.generate(4, seed=1), gan.generate(4, seed=1), atol=1e-6)
 
 
+def test_a_standard_run_refuses_a_quick_model(tmp_path, monkeypatch):
+    monkeypatch.setenv("GANCORE_OUTPUT_DIR", str(tmp_path))
+    run = config.start_run("quick", seed=0, verbose=False)
+    gan = GAN(networks.dcgan_generator(8, width=4), networks.dcgan_discriminator(width=4))
+    runs.save_trained(gan, "tiny", run=run, chapter="99_test", train_seconds=1.0, images_seen=8)
+    with pytest.raises(ValueError, match="quick profile.*Re-run chapter 99_test in the 'standard'"):
+        runs.load_trained("tiny", profile="standard")
+    assert runs.load_trained("tiny", profile="quick")[1]["profile"] == "quick"
+
+
 def test_missing_model_names_the_folder(tmp_path, monkeypatch):
     monkeypatch.setenv("GANCORE_OUTPUT_DIR", str(tmp_path))
     assert runs.trained_record("absent") is None
