@@ -204,6 +204,26 @@ class ScoreRow:
     histogram: np.ndarray
 
 
+def legibility(row: ScoreRow) -> str:
+    """What a set of samples looks like to the evaluator, in words for a chapter's prose.
+
+    The words follow the classifier score (how confidently each sample is read
+    as one digit, at most 10) and the classes covered, so a sentence built with
+    them stays true whatever the run scored.
+    """
+    if row.classifier_score < 4:
+        return "mostly fragments and blobs the evaluator cannot name"
+    if row.classifier_score >= 8.5:
+        looks = "mostly clean digits"
+    elif row.classifier_score >= 7:
+        looks = "mostly readable digits, some malformed"
+    else:
+        looks = "digits mixed with malformed strokes"
+    if row.classes_covered == 10:
+        return f"{looks}, of all ten classes"
+    return f"{looks}, covering only {row.classes_covered} of the ten classes"
+
+
 @dataclasses.dataclass
 class ScoreTable:
     """Scores of samples with baselines beside them; `print(table)` shows it.

@@ -130,3 +130,18 @@ def test_baselines_are_cached_per_evaluator_reference_and_n(mnist):
 def test_score_generator_rejects_images_in_the_wrong_range(mnist):
     with pytest.raises(ValueError, match=r"in \[-1, 1\]"):
         metrics.score_generator((mnist.x_test[:10] + 1) * 127.5, reference=mnist)
+
+
+@pytest.mark.parametrize(
+    "score, classes, words",
+    [
+        (9.2, 10, "mostly clean digits, of all ten classes"),
+        (7.1, 10, "mostly readable digits, some malformed, of all ten classes"),
+        (9.2, 8, "mostly clean digits, covering only 8 of the ten classes"),
+        (4.0, 10, "digits mixed with malformed strokes, of all ten classes"),
+        (3.9, 10, "mostly fragments and blobs the evaluator cannot name"),
+    ],
+)
+def test_legibility_words_follow_the_score_and_the_classes(score, classes, words):
+    row = metrics.ScoreRow("samples", 100, 5.0, score, classes, np.zeros(10))
+    assert metrics.legibility(row) == words
