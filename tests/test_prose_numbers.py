@@ -121,7 +121,6 @@ NOT_YET_CLEAN = {
     "chapters/06_vae",
     "chapters/07_evaluation",
     "chapters/08_stabilising",
-    "chapters/09_progressive",
 }
 TYPED_BY_HAND = pytest.mark.xfail(strict=True, reason="prose numbers typed by hand (issue 16)")
 
