@@ -120,7 +120,6 @@ def typed_numbers(notebook: dict) -> list[str]:
 NOT_YET_CLEAN = {
     "chapters/06_vae",
     "chapters/07_evaluation",
-    "chapters/08_stabilising",
 }
 TYPED_BY_HAND = pytest.mark.xfail(strict=True, reason="prose numbers typed by hand (issue 16)")
 
