@@ -9,13 +9,21 @@
 #   mkdir -p .devdata && cp ../shared/data/mnist.npz .devdata/
 # and run it there with `carry: [".whl", ".devdata"]`, e.g. `MINUTES=7.3 bash scripts/gpu_sweep.sh`.
 # Seven processes share the GPU; each trains its candidates one after the other, and
-# all append to $OUT/sweep.jsonl. ROUND=2 runs the second round's candidates.
+# all append to $OUT/sweep.jsonl. ROUND=2 runs the second round's candidates; ROUND=3 the seed
+# spreads: chapter 8/9's two-layer DCGAN at their budget, chapter 4's DCGAN and chapter 5's
+# WGAN-GP at theirs, each with seeds 1-5, one process each (a later --every or --seed wins).
 python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl || exit 1
 export PYTHONPATH=/tmp/site:. KERAS_BACKEND=jax GANCORE_DATA_DIR=.devdata XLA_PYTHON_CLIENT_PREALLOCATE=false TF_CPP_MIN_LOG_LEVEL=3 PYTHONUNBUFFERED=1
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader
 python3 -c "import keras, jax; print('keras', keras.__version__, 'jax', jax.__version__, jax.devices())" || exit 1
 S="python3 scripts/recipe_sweep.py --minutes ${MINUTES:-7} --every 2 --out $OUT/sweep.jsonl"
-if [ "${ROUND:-1}" = 1 ]; then
+if [ "${ROUND:-1}" = 3 ]; then
+  groups=()
+  for seed in 1 2 3 4 5; do
+    groups+=("--seed $seed --every 1 dcgan_w32:4" "--seed $seed dcgan_refine14_drefine:10"
+      "--seed $seed wgan_gp_nc2_lr5e-4:10")
+  done
+elif [ "${ROUND:-1}" = 1 ]; then
   groups=("dcgan_w32:30 dcgan_w32_refine14:30" "dcgan_w64:16 dcgan_g48_d32:24"
     "dcgan_g64_d32:20 dcgan_w32_refine7:30" "wgan_gp_w32:16 wgan_gp_w32_nc2:16"
     "wgan_gp_w32_lr2e-4:16 wgan_gp_g64_c32:16" "wgan_clip_w32:16 wgan_clip_w32_lr2e-4:16"

@@ -179,7 +179,7 @@ def score(model, kind, data, evaluator):
     }
 
 
-def run(name, epochs, every, out, deadline, limit=None, iw_k=1000):
+def run(name, epochs, every, out, deadline, limit=None, iw_k=1000, seed=42):
     from gancore.data import load_dataset
     from gancore.evaluator import load_evaluator
 
@@ -187,7 +187,7 @@ def run(name, epochs, every, out, deadline, limit=None, iw_k=1000):
     value_range = UNIT_RANGE if kind == "vae" else TANH_RANGE
     data = load_dataset("mnist", source="full", value_range=value_range, limit=limit, verbose=False)
     evaluator = None if kind == "vae" else load_evaluator()
-    keras.utils.set_random_seed(42)
+    keras.utils.set_random_seed(seed)  # weights, noise and the order of the images
     model = build()
     train_seconds = 0.0
     for epoch in range(1, epochs + 1):
@@ -197,7 +197,8 @@ def run(name, epochs, every, out, deadline, limit=None, iw_k=1000):
         last = epoch == epochs or time.time() > deadline  # once, so scoring and stopping agree
         if epoch % every == 0 or epoch in (1, 2) or last:
             line = {"name": name, "epoch": epoch, "images": epoch * len(data.x_train),
-                    "train_s": round(train_seconds, 1), "backend": keras.backend.backend()}  # fmt: skip
+                    "train_s": round(train_seconds, 1), "backend": keras.backend.backend(),
+                    "seed": seed}  # fmt: skip
             line.update(score(model, kind, data, evaluator))
             if kind == "vae" and last and iw_k:
                 nll = model.importance_weighted_nll(data.x_test, k=iw_k, max_images=100_000)
@@ -234,22 +235,49 @@ def _point(record) -> str:
 
 
 def summarize(paths) -> None:
-    """One row per candidate: its first, best and last scored point."""
+    """One row per candidate and seed: its first, best and last scored point; then the seed spreads."""
     points = {}
     for path in paths:
         for line in Path(path).read_text().splitlines():
             record = json.loads(line)
             if "stopped" not in record:  # the marker a time limit leaves
-                points.setdefault(record["name"], []).append(record)
+                key = (record["name"], record.get("seed"))  # no seed: the early rounds, seed 42
+                points.setdefault(key, []).append(record)
     print(
-        f"{'candidate':<24} {'epochs':>6}  first -> best -> last (epoch: FD/score, or -ELBO nats)"
+        f"{'candidate':<24} {'seed':>4} {'epochs':>6}  "
+        "first -> best -> last (epoch: FD/score, or -ELBO nats)"
     )
-    for name, records in points.items():
-        best = min(records, key=lambda r: r.get("negative_elbo", r.get("fd")))
+    for (name, seed), records in points.items():
+        best = min(records, key=_quality)
         line = " -> ".join(_point(r) for r in (records[0], best, records[-1]))
         iw = [r["iw_nll_k1000"] for r in records if "iw_nll_k1000" in r]
         iw_text = f"  (IW k=1000 at the end: {iw[-1]:.1f})" if iw else ""
-        print(f"{name:<24} {records[-1]['epoch']:>6}  {line}{iw_text}")
+        seed_text = "" if seed is None else seed
+        print(f"{name:<24} {seed_text:>4} {records[-1]['epoch']:>6}  {line}{iw_text}")
+    _print_spreads(points)
+
+
+def _quality(record) -> float:
+    """FD, or the negative ELBO for the VAE: lower is better for both."""
+    return record.get("negative_elbo", record.get("fd"))
+
+
+def _print_spreads(points) -> None:
+    """For each candidate run with several seeds: its final FDs and the largest ratio between two."""
+    finals = {}
+    for (name, seed), records in points.items():
+        if seed is not None:
+            finals.setdefault(name, {})[seed] = records[-1]
+    for name, by_seed in finals.items():
+        if len(by_seed) < 2:
+            continue
+        values = sorted(_quality(r) for r in by_seed.values())
+        epochs = sorted({r["epoch"] for r in by_seed.values()})
+        print(
+            f"{name}: {len(values)} seeds, last epoch {'/'.join(map(str, epochs))}: "
+            f"{', '.join(f'{v:.2f}' for v in values)}; largest / smallest = "
+            f"{values[-1] / values[0]:.2f}"
+        )
 
 
 def main(argv=None):
@@ -265,6 +293,9 @@ def main(argv=None):
         "--iw-k", type=int, default=1000, help="VAE: importance samples of the final bound"
     )
     parser.add_argument("--limit", type=int, help="train on this many images (a smoke test)")
+    parser.add_argument(
+        "--seed", type=int, default=42, help="training seed (a spread: one per run)"
+    )
     parser.add_argument("--summarize", nargs="+", metavar="FILE", help="tabulate earlier sweeps")
     args = parser.parse_args(argv)
     if args.summarize:
@@ -285,7 +316,16 @@ def main(argv=None):
     for i, (name, epochs) in enumerate(runs):
         # Each candidate gets an equal share of the time that is left.
         share = (deadline - time.time()) / (len(runs) - i)
-        run(name, epochs, args.every, args.out, time.time() + share, args.limit, args.iw_k)
+        run(
+            name,
+            epochs,
+            args.every,
+            args.out,
+            time.time() + share,
+            args.limit,
+            args.iw_k,
+            args.seed,
+        )
 
 
 if __name__ == "__main__":
