@@ -224,6 +224,25 @@ def legibility(row: ScoreRow) -> str:
     return f"{looks}, covering only {row.classes_covered} of the ten classes"
 
 
+# How far apart two runs of one recipe can land by the seed alone. Five seeds of each of three of
+# the book's recipes, at their chapters' budgets, ended at most 1.20 times apart in FD
+# (scripts/sweeps/round3_seeds_h200.jsonl); a gap inside this margin does not rank two single runs.
+SEED_FD_RATIO = 1.25
+
+
+def fd_ratio(fd_a: float, fd_b: float) -> float:
+    """The larger of two Fréchet distances over the smaller (1.0 for a tie)."""
+    fd_a, fd_b = float(fd_a), float(fd_b)
+    if not (fd_a > 0 and fd_b > 0):  # also rejects NaN
+        raise ValueError(f"Fréchet distances must be positive to compare, got {fd_a} and {fd_b}.")
+    return max(fd_a, fd_b) / min(fd_a, fd_b)
+
+
+def within_seed_spread(fd_a: float, fd_b: float, margin: float = SEED_FD_RATIO) -> bool:
+    """True when two single runs' FDs are closer than another seed could move them."""
+    return fd_ratio(fd_a, fd_b) < margin
+
+
 @dataclasses.dataclass
 class ScoreTable:
     """Scores of samples with baselines beside them; `print(table)` shows it.

@@ -145,3 +145,17 @@ def test_score_generator_rejects_images_in_the_wrong_range(mnist):
 def test_legibility_words_follow_the_score_and_the_classes(score, classes, words):
     row = metrics.ScoreRow("samples", 100, 5.0, score, classes, np.zeros(10))
     assert metrics.legibility(row) == words
+
+
+def test_fd_ratio_is_symmetric_and_the_seed_margin_is_exclusive():
+    assert metrics.fd_ratio(4.0, 5.0) == metrics.fd_ratio(5.0, 4.0) == 1.25
+    assert metrics.within_seed_spread(10.0, 11.9)  # 1.19: inside the margin
+    assert not metrics.within_seed_spread(4.0, 5.0)  # exactly the margin: a gap that counts
+    assert not metrics.within_seed_spread(15.98, 20.77)  # chapter 9's 1.30
+
+
+def test_fd_ratio_rejects_a_distance_that_is_not_positive():
+    with pytest.raises(ValueError, match="must be positive"):
+        metrics.fd_ratio(0.0, 3.0)
+    with pytest.raises(ValueError, match="must be positive"):
+        metrics.fd_ratio(3.0, float("nan"))
