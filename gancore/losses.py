@@ -153,3 +153,23 @@ def gradient_penalty(critic, real, fake, epsilon, norm_epsilon: float = 1e-12):
     axes = tuple(range(1, len(gradients.shape)))
     norms = ops.sqrt(ops.sum(ops.square(gradients), axis=axes) + norm_epsilon)  # (batch,)
     return ops.mean(ops.square(norms - 1.0))
+
+
+def r1_penalty(discriminator, real):
+    """$\\mathbb{E}_x \\lVert \\nabla_x D(x) \\rVert^2$ on real samples, the R1 penalty of {cite}`mescheder2018training`.
+
+    Penalising the discriminator's gradient on the data keeps it from growing
+    steep around the real images, where the generator's samples must land.
+    StyleGAN and StyleGAN2 train with it (weight $\\gamma / 2$).
+
+    Args:
+        discriminator: a callable, samples (batch, ...) -> logits (batch, 1),
+            scoring each sample on its own (no BatchNorm).
+        real: real samples, shape (batch, ...).
+
+    Returns:
+        The penalty without its weight (a scalar).
+    """
+    gradients = input_gradient(discriminator, real)
+    axes = tuple(range(1, len(gradients.shape)))
+    return ops.mean(ops.sum(ops.square(gradients), axis=axes))

@@ -26,6 +26,7 @@ import tensorflow as tf
 
 from gancore.models import networks
 from gancore.models.gan import GAN, ConditionalGAN
+from gancore.models.stylegan import StyleGAN, mapping_network, synthesis_network
 from gancore.models.vae import VAE, ConditionalVAE, build_decoder, build_encoder
 from gancore.models.wgan import WGAN
 
@@ -101,6 +102,17 @@ def models():
             WGAN(generator(), networks.dcgan_discriminator(width=8, batch_norm=False), "gp", 2),
             (tanh_images,),
             2 * BATCH,
+            gan_noise,
+            None,
+        ),
+        "stylegan": (
+            StyleGAN(
+                mapping_network(LATENT, depth=2),
+                synthesis_network(LATENT, filters=(8, 8, 4)),
+                networks.dcgan_discriminator(width=8, batch_norm=False),
+            ),
+            (tanh_images,),
+            BATCH,
             gan_noise,
             None,
         ),

@@ -32,10 +32,10 @@ LOADED_SAMPLES_ATOL = 1e-5
 # backend and that the parity run above does not already cover. That code is
 # `gancore.gradients` (tape / torch.autograd / jax.grad in a StatelessScope, and
 # `OptimizerPair` carrying two optimizers through JAX's compiled step) and what trains
-# through it. The parity run trains the GAN, conditional GAN, WGAN (clip and GP), VAE and
-# conditional VAE step by step on every backend against TensorFlow, where their unit tests
-# (tests/models/test_gan.py, test_wgan.py, test_vae.py, and the losses they use,
-# test_losses.py and test_vae_losses.py) pin the maths; a backend that froze the wrong
+# through it. The parity run trains the GAN, conditional GAN, WGAN (clip and GP), StyleGAN,
+# VAE and conditional VAE step by step on every backend against TensorFlow, where their unit
+# tests (tests/models/test_gan.py, test_wgan.py, test_stylegan.py, test_vae.py, and for the
+# losses test_losses.py and test_vae_losses.py) pin the maths; a backend that froze the wrong
 # network, sliced the critic's batch wrongly or clipped too little would drift from
 # TensorFlow's losses there, and the `.keras` files are loaded across backends there too.
 # So only the models and code outside the parity run are re-run: the progressive GAN,
@@ -91,7 +91,7 @@ def test_losses_match_tensorflow_step_by_step(parity_runs, backend):
     losses, _ = parity_runs
     reference = losses["tensorflow"]
     assert set(losses[backend]) == set(reference) == {
-        "gan", "conditional_gan", "wgan_clip", "wgan_gp", "vae", "conditional_vae",
+        "gan", "conditional_gan", "wgan_clip", "wgan_gp", "stylegan", "vae", "conditional_vae",
     }  # fmt: skip
     for model, trackers in reference.items():
         assert set(losses[backend][model]) == set(trackers), model
@@ -127,8 +127,8 @@ def test_keras_files_load_and_sample_on_every_other_backend(parity_runs):
                     loaded, saved, atol=LOADED_SAMPLES_ATOL, err_msg=f"{origin} -> {backend}"
                 )
                 checked += 1
-    # tensorflow -> jax, tensorflow -> torch, jax -> torch, for six models.
-    assert checked == 3 * 6
+    # tensorflow -> jax, tensorflow -> torch, jax -> torch, for seven models.
+    assert checked == 3 * 7
 
 
 @pytest.mark.parametrize("backend", OTHER_BACKENDS)

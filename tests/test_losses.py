@@ -145,3 +145,17 @@ def test_gradient_penalty_has_a_finite_gradient_for_a_flat_critic():
 
     assert value(penalty()) == pytest.approx(1.0, abs=1e-5)
     assert np.isfinite(gradient(penalty, w)).all()
+
+
+def test_r1_penalty_is_the_mean_squared_gradient_norm_on_the_real_samples():
+    # f(x) = |x|^2 / 2 has gradient x, so R1 = mean over samples of |x|^2.
+    real = np.random.default_rng(2).uniform(-1, 1, (6, 4, 4, 1)).astype("float32")
+
+    def half_square(x):
+        return 0.5 * keras.ops.sum(keras.ops.square(x), axis=(1, 2, 3))[:, None]
+
+    expected = np.mean(np.sum(real**2, axis=(1, 2, 3)))
+    assert value(losses.r1_penalty(half_square, real)) == pytest.approx(expected, rel=1e-5)
+    w = np.random.default_rng(3).standard_normal(16).astype("float32")
+    linear = losses.r1_penalty(linear_critic(w), real)  # gradient w everywhere
+    assert value(linear) == pytest.approx(float(np.sum(w**2)), rel=1e-5)
