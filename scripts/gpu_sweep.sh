@@ -12,12 +12,16 @@
 # all append to $OUT/sweep.jsonl. ROUND=2 runs the second round's candidates; ROUND=3 the seed
 # spreads: chapter 8/9's two-layer DCGAN at their budget, chapter 4's DCGAN and chapter 5's
 # WGAN-GP at theirs, each with seeds 1-5, one process each (a later --every or --seed wins).
+# ROUND=4: StyleGAN candidates (issue 18), one process each.
 python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl || exit 1
 export PYTHONPATH=/tmp/site:. KERAS_BACKEND=jax GANCORE_DATA_DIR=.devdata XLA_PYTHON_CLIENT_PREALLOCATE=false TF_CPP_MIN_LOG_LEVEL=3 PYTHONUNBUFFERED=1
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader
 python3 -c "import keras, jax; print('keras', keras.__version__, 'jax', jax.__version__, jax.devices())" || exit 1
 S="python3 scripts/recipe_sweep.py --minutes ${MINUTES:-7} --every 2 --out $OUT/sweep.jsonl"
-if [ "${ROUND:-1}" = 3 ]; then
+if [ "${ROUND:-1}" = 4 ]; then
+  groups=(stylegan_r1_0p1:10 stylegan_r1_1:10 stylegan_r1_10:10 stylegan_r1_0:10
+    stylegan_nomix:10 stylegan_g6e-4:10 stylegan_narrow:10 stylegan_b0_99:10)
+elif [ "${ROUND:-1}" = 3 ]; then
   groups=()
   for seed in 1 2 3 4 5; do
     groups+=("--seed $seed --every 1 dcgan_w32:4" "--seed $seed dcgan_refine14_drefine:10"

@@ -117,6 +117,24 @@ def mlp(width=64, d_lr=2e-4, g_lr=2e-4):
     return model
 
 
+def stylegan(r1=1.0, mixing=0.9, filters=(64, 64, 32), d_lr=2e-4, g_lr=2e-4, betas=(0.5, 0.999)):
+    from gancore.models.stylegan import StyleGAN, mapping_network, synthesis_network
+
+    model = StyleGAN(
+        mapping_network(),
+        synthesis_network(filters=filters),
+        networks.dcgan_discriminator(width=32, batch_norm=False),
+        r1_weight=r1,
+        style_mixing=mixing,
+    )
+    model.compile(
+        d_optimizer=keras.optimizers.Adam(d_lr, beta_1=betas[0], beta_2=betas[1]),
+        g_optimizer=keras.optimizers.Adam(g_lr, beta_1=betas[0], beta_2=betas[1]),
+        steps_per_execution=8,
+    )
+    return model
+
+
 def vae(latent_dim=16, lr=1e-3):
     model = zoo._vae(1.0, None, latent_dim)
     model.compile(optimizer=keras.optimizers.Adam(lr), steps_per_execution=8)
@@ -156,6 +174,14 @@ CANDIDATES = {
     "mlp_gan_b64": (lambda: mlp(), 64, "gan"),
     "mlp_gan_g6e-4": (lambda: mlp(g_lr=6e-4), 64, "gan"),
     "mlp_gan_lr1e-4": (lambda: mlp(d_lr=1e-4, g_lr=1e-4), 64, "gan"),
+    "stylegan_r1_0p1": (lambda: stylegan(r1=0.1), 64, "gan"),
+    "stylegan_r1_1": (lambda: stylegan(), 64, "gan"),
+    "stylegan_r1_10": (lambda: stylegan(r1=10.0), 64, "gan"),
+    "stylegan_r1_0": (lambda: stylegan(r1=0.0), 64, "gan"),
+    "stylegan_nomix": (lambda: stylegan(mixing=0.0), 64, "gan"),
+    "stylegan_g6e-4": (lambda: stylegan(g_lr=6e-4), 64, "gan"),
+    "stylegan_narrow": (lambda: stylegan(filters=(32, 32, 16)), 64, "gan"),
+    "stylegan_b0_99": (lambda: stylegan(betas=(0.0, 0.99)), 64, "gan"),
     "vae16_lr2e-3": (lambda: vae(lr=2e-3), 128, "vae"),
     "vae16": (lambda: vae(), 128, "vae"),
     "vae16_b64": (lambda: vae(), 64, "vae"),

@@ -25,8 +25,10 @@ non-saturating loss and the R1 penalty on real images
 {cite}`mescheder2018training`, $\\frac{\\gamma}{2}\\mathbb{E}_x\\lVert\\nabla_x D(x)\\rVert^2$.
 It tracks the mean style $\\bar w$ for the *truncation trick*:
 $w' = \\bar w + \\psi (w - \\bar w)$ with $\\psi < 1$ trades variety for
-fidelity. The output is a `tanh` at 28x28, the range of the book's data and
-of its other generators.
+fidelity. The output layer is linear, as in StyleGAN2, not the `tanh` of the
+book's other generators: with a `tanh` the generator here pushed every pixel
+to the background's -1 within a hundred steps, where the `tanh` is flat and
+passes no gradient back. Samples are clipped to [-1, 1], the data's range.
 """
 
 from __future__ import annotations
@@ -219,7 +221,7 @@ COARSE_STYLES = 3  # rows 0-2 act at 7x7 and 14x14; rows 3-5 at 28x28
 def synthesis_network(
     w_dim: int = LATENT_DIM, filters=(64, 64, 32), channels: int = 1, name: str = "synthesis"
 ):
-    """[ws, noise maps] -> 28x28 images in [-1, 1].
+    """[ws, noise maps] -> 28x28 images, from a linear output layer (`StyleGAN.generate` clips to [-1, 1]).
 
     Args:
         w_dim: size of each style row.
@@ -240,8 +242,9 @@ def synthesis_network(
         x = ModulatedConv2D(width[size], 3, i, upsample=upsample, name=f"conv_{i}")([x, ws])
         x = NoiseInjection(name=f"noise_strength_{i}")([x, noise])
         x = layers.LeakyReLU(0.2, name=f"lrelu_{i}")(x)
-    x = ModulatedConv2D(channels, 1, NUM_STYLES - 1, demodulate=False, name="to_image")([x, ws])
-    images = layers.Activation("tanh", name="tanh")(x)
+    images = ModulatedConv2D(channels, 1, NUM_STYLES - 1, demodulate=False, name="to_image")(
+        [x, ws]
+    )  # linear, as in StyleGAN2: a tanh here saturated at the background's -1 and stalled
     return keras.Model([ws, *noises], images, name=name)
 
 
@@ -454,7 +457,8 @@ class StyleGAN(GAN):
             chunk = slice(start, start + batch_size)
             inputs = [ws[chunk], *(np.asarray(n, "float32")[chunk] for n in noise)]
             out.append(ops.convert_to_numpy(self.synthesis(inputs, training=False)))
-        return np.concatenate(out).astype("float32")
+        # The output layer is linear: clip to [-1, 1], the data's range, for display and scoring.
+        return np.clip(np.concatenate(out), -1.0, 1.0).astype("float32")
 
     def generate(
         self, n_or_noise, labels=None, batch_size: int = 256, seed: int = 0, truncation: float = 1.0
