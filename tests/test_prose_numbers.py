@@ -118,7 +118,6 @@ def typed_numbers(notebook: dict) -> list[str]:
 # strict xfail: once its chapter is clean the test passes, xfail fails, and
 # the entry must go.
 NOT_YET_CLEAN = {
-    "chapters/06_vae",
     "chapters/07_evaluation",
 }
 TYPED_BY_HAND = pytest.mark.xfail(strict=True, reason="prose numbers typed by hand (issue 16)")
