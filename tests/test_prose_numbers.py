@@ -117,9 +117,7 @@ def typed_numbers(notebook: dict) -> list[str]:
 # Chapters whose prose still types result numbers by hand. Each entry is a
 # strict xfail: once its chapter is clean the test passes, xfail fails, and
 # the entry must go.
-NOT_YET_CLEAN = {
-    "chapters/07_evaluation",
-}
+NOT_YET_CLEAN: set[str] = set()
 TYPED_BY_HAND = pytest.mark.xfail(strict=True, reason="prose numbers typed by hand (issue 16)")
 
 
