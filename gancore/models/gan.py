@@ -240,6 +240,19 @@ class GAN(SavesSeedState, StatelessTrainStep, keras.Model):
         """Labels used when `generate` is not given any (none for an unconditional GAN)."""
         return None
 
+    def latent_vectors(self, n_or_noise, seed: int = 0) -> np.ndarray:
+        """(n, latent_dim) float32: `n_or_noise` standard-normal vectors drawn with `seed`, or the
+        vectors given, after checking their shape."""
+        if np.isscalar(n_or_noise):
+            rng = np.random.default_rng(seed)
+            return rng.standard_normal((int(n_or_noise), self.latent_dim)).astype("float32")
+        noise = np.asarray(n_or_noise, dtype="float32")
+        if noise.ndim != 2 or noise.shape[1] != self.latent_dim:
+            raise ValueError(
+                f"Expected noise of shape (n, {self.latent_dim}). Received: shape={noise.shape}."
+            )
+        return noise
+
     def generate(self, n_or_noise, labels=None, batch_size: int = 256, seed: int = 0) -> np.ndarray:
         """Samples from the generator (in inference mode) as a NumPy array.
 
@@ -253,15 +266,7 @@ class GAN(SavesSeedState, StatelessTrainStep, keras.Model):
         Returns:
             (n, *sample_shape) float32; images are in [-1, 1].
         """
-        if np.isscalar(n_or_noise):
-            rng = np.random.default_rng(seed)
-            noise = rng.standard_normal((int(n_or_noise), self.latent_dim)).astype("float32")
-        else:
-            noise = np.asarray(n_or_noise, dtype="float32")
-            if noise.ndim != 2 or noise.shape[1] != self.latent_dim:
-                raise ValueError(
-                    f"Expected noise of shape (n, {self.latent_dim}). Received: shape={noise.shape}."
-                )
+        noise = self.latent_vectors(n_or_noise, seed)
         if labels is None:
             labels = self.default_labels(len(noise))
         out = []

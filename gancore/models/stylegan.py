@@ -42,6 +42,7 @@ from gancore.gradients import minimize
 from gancore.models.gan import GAN
 from gancore.models.progressive import PixelNormalization
 from gancore.models.serialization import with_submodels
+from gancore.models.wgan import _has_batch_norm
 
 LATENT_DIM = 64  # z and w
 
@@ -293,8 +294,6 @@ class StyleGAN(GAN):
         seed: int = 1337,
         **kwargs,
     ):
-        from gancore.models.wgan import _has_batch_norm
-
         if r1_weight < 0 or not 0 <= style_mixing <= 1 or not 0 <= w_avg_decay < 1:
             raise ValueError(
                 "Expected r1_weight >= 0, style_mixing in [0, 1] and w_avg_decay in [0, 1). "
@@ -473,14 +472,7 @@ class StyleGAN(GAN):
             truncation: $\\psi$; 1 samples the learned distribution, smaller
                 values pull every style towards the mean style.
         """
-        if np.isscalar(n_or_noise):
-            z = np.random.default_rng(seed).standard_normal((int(n_or_noise), self.latent_dim))
-        else:
-            z = np.asarray(n_or_noise, dtype="float32")
-            if z.ndim != 2 or z.shape[1] != self.latent_dim:
-                raise ValueError(
-                    f"Expected noise of shape (n, {self.latent_dim}). Received: shape={z.shape}."
-                )
+        z = self.latent_vectors(n_or_noise, seed)
         ws = np.concatenate(
             [self.styles(z[i : i + batch_size], truncation) for i in range(0, len(z), batch_size)]
         )
