@@ -243,6 +243,28 @@ def within_seed_spread(fd_a: float, fd_b: float, margin: float = SEED_FD_RATIO) 
     return fd_ratio(fd_a, fd_b) < margin
 
 
+def path_length(features_a, features_b, epsilon: float, trim: float = 0.01) -> float:
+    """Perceptual path length {cite}`karras2019style`: how far a small step moves the image.
+
+    Row i of the two arrays holds the features of two images whose latents are
+    `epsilon` apart on one path (`gancore.interpolation.path_pairs`). Each pair
+    gives $\\lVert f_a - f_b \\rVert^2 / \\epsilon^2$; the mean is taken after
+    dropping the `trim` share of pairs at either end, as the paper does, because
+    a few steps across a sharp change dominate an untrimmed mean. The paper
+    measures with VGG features (LPIPS); here they are the evaluator's, so the
+    values compare generators in this book and not with papers.
+    """
+    a = _as_matrix(features_a, "features_a")
+    b = _as_matrix(features_b, "features_b")
+    if a.shape != b.shape:
+        raise ValueError(f"Expected features of one shape. Received: {a.shape} and {b.shape}.")
+    if not epsilon > 0 or not 0 <= trim < 0.5:
+        raise ValueError(f"Expected epsilon > 0 and trim in [0, 0.5). Received: {epsilon}, {trim}.")
+    lengths = np.sum((a - b) ** 2, axis=1) / epsilon**2
+    low, high = np.quantile(lengths, [trim, 1 - trim])
+    return float(np.mean(lengths[(lengths >= low) & (lengths <= high)]))
+
+
 @dataclasses.dataclass
 class ScoreTable:
     """Scores of samples with baselines beside them; `print(table)` shows it.

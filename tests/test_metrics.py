@@ -159,3 +159,24 @@ def test_fd_ratio_rejects_a_distance_that_is_not_positive():
         metrics.fd_ratio(0.0, 3.0)
     with pytest.raises(ValueError, match="must be positive"):
         metrics.fd_ratio(3.0, float("nan"))
+
+
+def test_path_length_is_the_trimmed_mean_squared_step_over_epsilon_squared():
+    rng = np.random.default_rng(0)
+    a = rng.normal(size=(1000, 8))
+    step = rng.normal(size=(1000, 8)) * 1e-3
+    lengths = np.sum(step**2, axis=1) / 1e-3**2
+    untrimmed = metrics.path_length(a, a + step, 1e-3, trim=0.0)
+    assert untrimmed == pytest.approx(lengths.mean(), rel=1e-9)
+    # Trimming drops the extremes: between the median and the untrimmed mean here (right skew).
+    trimmed = metrics.path_length(a, a + step, 1e-3)
+    assert np.median(lengths) < trimmed < untrimmed
+    assert metrics.path_length(a, a, 1e-3) == 0.0
+
+
+def test_path_length_rejects_bad_input():
+    a = np.zeros((10, 4))
+    with pytest.raises(ValueError, match="one shape"):
+        metrics.path_length(a, a[:5], 1e-3)
+    with pytest.raises(ValueError, match="epsilon"):
+        metrics.path_length(a, a, 0.0)
