@@ -117,13 +117,31 @@ def mlp(width=64, d_lr=2e-4, g_lr=2e-4):
     return model
 
 
-def stylegan(r1=1.0, mixing=0.9, filters=(64, 64, 32), d_lr=2e-4, g_lr=2e-4, betas=(0.5, 0.999)):
-    from gancore.models.stylegan import StyleGAN, mapping_network, synthesis_network
+def stylegan(
+    r1=1.0,
+    mixing=0.9,
+    filters=(64, 64, 32),
+    d_lr=2e-4,
+    g_lr=2e-4,
+    betas=(0.5, 0.999),
+    batch_spread=True,
+):
+    from gancore.models.stylegan import (
+        StyleGAN,
+        mapping_network,
+        style_discriminator,
+        synthesis_network,
+    )
 
+    discriminator = (
+        style_discriminator(width=32)
+        if batch_spread  # the minibatch standard deviation channel
+        else networks.dcgan_discriminator(width=32, batch_norm=False)
+    )
     model = StyleGAN(
         mapping_network(),
         synthesis_network(filters=filters),
-        networks.dcgan_discriminator(width=32, batch_norm=False),
+        discriminator,
         r1_weight=r1,
         style_mixing=mixing,
     )
@@ -182,6 +200,9 @@ CANDIDATES = {
     "stylegan_g6e-4": (lambda: stylegan(g_lr=6e-4), 64, "gan"),
     "stylegan_narrow": (lambda: stylegan(filters=(32, 32, 16)), 64, "gan"),
     "stylegan_b0_99": (lambda: stylegan(betas=(0.0, 0.99)), 64, "gan"),
+    "stylegan_no_spread": (lambda: stylegan(batch_spread=False), 64, "gan"),
+    "stylegan_b0_99_lr1e-3": (lambda: stylegan(betas=(0.0, 0.99), d_lr=1e-3, g_lr=1e-3), 64, "gan"),
+    "stylegan_nomix_narrow": (lambda: stylegan(mixing=0.0, filters=(32, 32, 16)), 64, "gan"),
     "vae16_lr2e-3": (lambda: vae(lr=2e-3), 128, "vae"),
     "vae16": (lambda: vae(), 128, "vae"),
     "vae16_b64": (lambda: vae(), 64, "vae"),

@@ -26,7 +26,12 @@ import tensorflow as tf
 
 from gancore.models import networks
 from gancore.models.gan import GAN, ConditionalGAN
-from gancore.models.stylegan import StyleGAN, mapping_network, synthesis_network
+from gancore.models.stylegan import (
+    StyleGAN,
+    mapping_network,
+    style_discriminator,
+    synthesis_network,
+)
 from gancore.models.vae import VAE, ConditionalVAE, build_decoder, build_encoder
 from gancore.models.wgan import WGAN
 
@@ -109,7 +114,7 @@ def models():
             StyleGAN(
                 mapping_network(LATENT, depth=2),
                 synthesis_network(LATENT, filters=(8, 8, 4)),
-                networks.dcgan_discriminator(width=8, batch_norm=False),
+                style_discriminator(width=4),
             ),
             (tanh_images,),
             BATCH,

@@ -8,9 +8,11 @@ from gancore.models import stylegan as stylegan_module
 from gancore.models.stylegan import (
     NOISE_SHAPES,
     NUM_STYLES,
+    MinibatchStdDev,
     ModulatedConv2D,
     StyleGAN,
     mapping_network,
+    style_discriminator,
     synthesis_network,
 )
 
@@ -26,7 +28,7 @@ def small_stylegan(**kwargs):
     model = StyleGAN(
         mapping_network(W_DIM, depth=2),
         synthesis_network(W_DIM, filters=(8, 8, 4)),
-        networks.dcgan_discriminator(width=8, batch_norm=False),
+        style_discriminator(width=4),
         seed=3,
         **kwargs,
     )
@@ -168,3 +170,23 @@ def test_bad_settings_and_inputs_raise_clear_errors():
         model.fit(np.zeros((8, 32, 32, 1), "float32"), batch_size=8, verbose=0)
     with pytest.raises(ValueError, match="does not apply"):
         model.compile(loss="minimax")
+
+
+def test_batch_spread_channel_is_the_mean_feature_std_and_zero_for_a_collapsed_batch():
+    x = np.random.default_rng(0).normal(size=(16, 7, 7, 5)).astype("float32")
+    out = ops.convert_to_numpy(MinibatchStdDev()(x))
+    assert out.shape == (16, 7, 7, 6)
+    np.testing.assert_array_equal(out[..., :5], x)
+    np.testing.assert_allclose(out[..., 5], x.std(axis=0).mean(), rtol=1e-5)
+    collapsed = ops.convert_to_numpy(MinibatchStdDev()(np.repeat(x[:1], 16, axis=0)))
+    np.testing.assert_allclose(collapsed[..., 5], 0.0, atol=1e-3)
+
+
+def test_style_discriminator_gives_one_logit_and_a_finite_r1_for_a_collapsed_batch():
+    from gancore import losses
+
+    discriminator = style_discriminator(width=4)
+    same = np.repeat(images(1), 8, axis=0)  # zero spread: the square root's slope must stay finite
+    assert tuple(discriminator(same).shape) == (8, 1)
+    r1 = losses.r1_penalty(discriminator, ops.convert_to_tensor(same))
+    assert np.isfinite(float(ops.convert_to_numpy(r1)))
