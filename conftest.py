@@ -8,6 +8,8 @@ temporary folder.
 import os
 import tempfile
 
+import pytest
+
 os.environ["GANCORE_PROFILE"] = "quick"
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
@@ -20,3 +22,32 @@ def pytest_collectstart(collector):
     # HTML/JS reprs vary: compare only stdout and text/plain of checked cells.
     if collector.fspath and collector.fspath.ext == ".ipynb":
         collector.skip_compare += ("stderr", "text/html", "application/javascript")
+
+
+# `scripts/test.sh` runs the tests on two processes (pytest-xdist, `--dist loadgroup`).
+# A group runs on one process, in order. By default a group is a file: its module fixtures
+# (the backend parity run, the built book) are then made once. The chapters form two chains:
+# chapters 3-6 save trained models that 7 and 11 load, and the others stand alone.
+CHAPTERS_THAT_SAVE_OR_LOAD = ("03_", "04_", "05_", "06_", "07_", "11_")
+BOOK_FILES = ("test_book.py", "test_browser.py")  # share the session's built book
+BACKEND_SUBPROCESS_TESTS = (  # each runs pytest in its own process: a group of its own
+    "test_backend_specific_unit_tests_pass",
+    "test_dcgan_chapter_runs_under_jax",
+)
+
+
+def xdist_group(item) -> str:
+    name = item.path.name
+    if item.path.suffix == ".ipynb":
+        return "chapters 3-7, 11" if name.startswith(CHAPTERS_THAT_SAVE_OR_LOAD) else "chapters"
+    if name in BOOK_FILES:
+        return "book"
+    if getattr(item, "originalname", None) in BACKEND_SUBPROCESS_TESTS:
+        return item.nodeid
+    return str(item.path.relative_to(item.config.rootpath))
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups from the marks
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        item.add_marker(pytest.mark.xdist_group(xdist_group(item)))

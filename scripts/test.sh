@@ -34,4 +34,5 @@ if [ -z "${GANCORE_DATA_DIR:-}" ] && [ -d ../shared/data ]; then
   export GANCORE_DATA_DIR
 fi
 
-exec "$PYTHON" -m pytest --durations=20 "$@"
+# Two processes (the machine's two cores): see conftest.py for what runs together.
+exec "$PYTHON" -m pytest -n 2 --dist loadgroup --durations=20 "$@"
