@@ -55,7 +55,10 @@ def minimize(optimizer, loss_fn, variables):
 
         with tf.GradientTape() as tape:
             result = loss_fn()
-        gradients = tape.gradient(_loss_of(result), variables)
+            # Under a tf.distribute strategy each replica sees its share of the batch, and the
+            # optimizer sums the replicas' gradients: each replica's mean loss counts 1/n.
+            loss = _loss_of(result) / tf.distribute.get_strategy().num_replicas_in_sync
+        gradients = tape.gradient(loss, variables)
     elif backend == "torch":
         import torch
 
