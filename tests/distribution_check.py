@@ -89,7 +89,21 @@ def train():
     }
 
 
+def replicas_draw_the_same_noise():
+    """Whether both replicas get the same numbers from one SeedGenerator in a step (TensorFlow)."""
+    import tensorflow as tf
+
+    strategy = tf.distribute.get_strategy()
+    seed = keras.random.SeedGenerator(1337)
+    draws = strategy.experimental_local_results(
+        strategy.run(tf.function(lambda: keras.random.normal((8,), seed=seed)))
+    )
+    return bool(np.allclose(draws[0].numpy(), draws[1].numpy()))
+
+
 results = {"one device": train()}
 with two_devices():
     results["two devices"] = train()
+    if backend == "tensorflow":
+        results["replicas draw the same noise"] = replicas_draw_the_same_noise()
 print("RESULT", json.dumps(results))
