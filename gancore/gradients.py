@@ -3,7 +3,9 @@
 Every model's `train_step` is written in `keras.ops` and calls two helpers:
 `minimize` ("differentiate this loss with respect to these variables and take
 an optimizer step") and `input_gradient` (the gradient of a network with
-respect to its input, for the WGAN-GP penalty). Only these differ by backend:
+respect to its input, for the WGAN-GP penalty); the random draws in a step go
+through `per_replica_draw`, which keeps them distinct across the replicas of a
+`tf.distribute` strategy. Only these differ by backend:
 
 - TensorFlow: `tf.GradientTape`.
 - PyTorch: `torch.autograd.grad` (with `create_graph` for the input gradient,
@@ -116,6 +118,33 @@ def input_gradient(fn, x):
 
         return jax.grad(lambda x: keras.ops.sum(fn(x)))(x)
     raise NotImplementedError(f"Unsupported backend {backend!r}.")
+
+
+def per_replica_draw(draw, batch_size):
+    """`draw(batch_size)`, made different on every replica of a `tf.distribute` strategy.
+
+    Under `tf.distribute.MirroredStrategy` every replica runs the train step
+    from the same seed-generator state, so a plain `keras.random` draw gives
+    every replica the same numbers: a GAN's noise (a VAE's epsilon) would
+    repeat across the global batch. Here each replica draws the whole global
+    batch's worth and keeps its own slice, so the global batch holds distinct
+    draws. With one replica, and on JAX (where a draw is one global array split
+    across the devices) or PyTorch, this is `draw(batch_size)`.
+
+    Args:
+        draw: a callable `n -> tensor` whose first axis has size n.
+        batch_size: this replica's batch size.
+    """
+    if keras.backend.backend() != "tensorflow":
+        return draw(batch_size)
+    import tensorflow as tf
+
+    context = tf.distribute.get_replica_context()
+    replicas = 1 if context is None else context.num_replicas_in_sync
+    if replicas == 1:
+        return draw(batch_size)
+    start = context.replica_id_in_sync_group * batch_size
+    return draw(replicas * batch_size)[start : start + batch_size]
 
 
 def _loss_of(result):

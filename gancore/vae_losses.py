@@ -19,6 +19,8 @@ import keras
 import numpy as np
 from keras import ops
 
+from gancore.gradients import per_replica_draw
+
 LOG_2PI = math.log(2.0 * math.pi)
 
 
@@ -82,7 +84,10 @@ def binarize(x, seed=None):
         input comes back unchanged.
     """
     if isinstance(seed, keras.random.SeedGenerator):
-        noise = keras.random.uniform(ops.shape(x), seed=seed, dtype=x.dtype)
+        noise = per_replica_draw(  # distinct on every replica of a tf.distribute strategy
+            lambda n: keras.random.uniform((n, *x.shape[1:]), seed=seed, dtype=x.dtype),
+            ops.shape(x)[0],
+        )
         return ops.cast(noise < x, x.dtype)
     x = np.asarray(x, dtype="float32")
     noise = np.random.default_rng(seed).random(x.shape, dtype="float32")

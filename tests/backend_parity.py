@@ -10,7 +10,9 @@ NumPy. Everything else is gancore as shipped: the same `fit`, `train_step`,
 losses and optimizers. It writes OUT_DIR/<backend>.json (each model's losses
 per step), OUT_DIR/<backend>.npz (samples from fixed noise, and the samples
 of every `.keras` file an earlier backend left in OUT_DIR, loaded here) and
-OUT_DIR/<backend>_<model>.keras.
+OUT_DIR/<backend>_<model>.keras. Where JAX sees several devices (test_backends.py
+gives it two simulated CPUs) every model trains under `keras.distribution.DataParallel`,
+so the JAX losses compared with TensorFlow's are those of a data-parallel run.
 """
 
 from __future__ import annotations
@@ -146,6 +148,10 @@ def models():
 def main(out: Path) -> None:
     keras.random.normal, keras.random.uniform = fixed_normal, fixed_uniform
     backend = keras.backend.backend()
+    devices = keras.distribution.list_devices() if backend == "jax" else ["one"]
+    if len(devices) > 1:  # JAX with several devices: every model trains data-parallel
+        keras.distribution.set_distribution(keras.distribution.DataParallel(devices=devices))
+    (out / f"{backend}.devices").write_text(str(len(devices)))
     losses, arrays = {}, {}
     for name, (model, inputs, batch_size, noise, sample_labels) in models().items():
         set_weights_from_numpy(model)

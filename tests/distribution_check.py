@@ -26,6 +26,8 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
 from gancore import gradients  # noqa: E402
+from gancore.models.networks import batch_norm_layers  # noqa: E402
+from tests import backend_parity  # noqa: E402
 
 
 def two_devices():
@@ -89,21 +91,96 @@ def train():
     }
 
 
-def replicas_draw_the_same_noise():
-    """Whether both replicas get the same numbers from one SeedGenerator in a step (TensorFlow)."""
+def noise_draws():
+    """How one SeedGenerator's draws look on two TensorFlow replicas, plain and per replica."""
     import tensorflow as tf
 
     strategy = tf.distribute.get_strategy()
-    seed = keras.random.SeedGenerator(1337)
-    draws = strategy.experimental_local_results(
-        strategy.run(tf.function(lambda: keras.random.normal((8,), seed=seed)))
-    )
-    return bool(np.allclose(draws[0].numpy(), draws[1].numpy()))
+
+    def on_replicas(draw):
+        seed = keras.random.SeedGenerator(1337)
+        step = tf.function(lambda: draw(lambda n: keras.random.normal((n,), seed=seed)))
+        return [t.numpy() for t in strategy.experimental_local_results(strategy.run(step))]
+
+    plain = on_replicas(lambda normal: normal(4))
+    own = on_replicas(lambda normal: gradients.per_replica_draw(normal, 4))
+    global_batch = keras.random.normal((8,), seed=keras.random.SeedGenerator(1337)).numpy()
+    return {
+        "plain draws repeat": bool(np.allclose(plain[0], plain[1])),
+        "per-replica draws differ": not np.allclose(own[0], own[1]),
+        "per-replica draws are the one-device global draw": bool(
+            np.allclose(np.concatenate(own), global_batch)
+        ),
+    }
+
+
+# One model per way a replica's share of the step can differ from the whole batch's:
+# BatchNorm statistics (GAN), the critic's slices of the batch and the per-replica gradient
+# penalty (WGAN-GP), a random draw per sample (VAE), the batch spread the discriminator
+# sees (StyleGAN). On JAX the backend parity run trains every model on two devices.
+MODELS = ("gan", "wgan_gp", "vae", "stylegan")
+STEPS = 3
+
+
+def train_models(names=MODELS, replicas=1, synchronized_batch_norm=False):
+    """A few steps of the parity run's models from the same weights: losses and samples."""
+    results = {}
+    for name, (model, inputs, batch_size, noise, labels) in backend_parity.models().items():
+        if name not in names:
+            continue
+        backend_parity.set_weights_from_numpy(model)
+        for layer in batch_norm_layers(model):
+            layer.synchronized = synchronized_batch_norm  # read at call time, on TensorFlow
+        if name == "vae":
+            model.compile(optimizer=keras.optimizers.Adam(1e-3))
+        else:
+            model.compile()
+        if hasattr(model, "n_critic"):
+            inputs = critic_slices_across_replicas(inputs, batch_size, replicas, model.n_critic)
+        history = model.fit(dataset(inputs, batch_size), epochs=STEPS, steps_per_epoch=1, verbose=0)
+        results[name] = {
+            "losses": {k: [float(x) for x in v] for k, v in history.history.items()},
+            "samples": model.generate(noise, labels=labels).ravel().tolist(),
+        }
+    return results
+
+
+def critic_slices_across_replicas(inputs, batch_size, replicas, n_critic):
+    """Reorders a batch so each critic update sees the same samples on `replicas` replicas as on one.
+
+    The WGAN slices its batch into `n_critic` parts, one per critic update. On one device
+    update k takes part k of the global batch; under MirroredStrategy each replica slices
+    its own share. Putting part k's samples into every replica's k-th slice, in order, makes
+    the two runs comparable.
+    """
+    if replicas == 1:
+        return inputs
+    share, part = batch_size // replicas, batch_size // n_critic
+    step = part // replicas  # samples of one critic update on one replica
+    order = [
+        k * part + r * step + j
+        for r in range(replicas)
+        for k in range(n_critic)
+        for j in range(step)
+    ]
+    assert len(order) == batch_size and share == n_critic * step
+    return tuple(x[:batch_size][order] for x in inputs)
+
+
+def dataset(inputs, batch_size):
+    import tensorflow as tf
+
+    batches = tf.data.Dataset.from_tensor_slices(inputs).batch(batch_size, drop_remainder=True)
+    return batches.take(1).repeat()  # the same batch at every step
 
 
 results = {"one device": train()}
+if backend == "tensorflow":
+    results["models on one device"] = train_models()
 with two_devices():
     results["two devices"] = train()
     if backend == "tensorflow":
-        results["replicas draw the same noise"] = replicas_draw_the_same_noise()
+        results["noise"] = noise_draws()
+        results["models on two devices"] = train_models(replicas=2, synchronized_batch_norm=True)
+        results["gan on two devices, per-replica BatchNorm"] = train_models(("gan",), replicas=2)
 print("RESULT", json.dumps(results))

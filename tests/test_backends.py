@@ -4,7 +4,9 @@ Keras fixes its backend at import, so each backend runs in its own process:
 `tests/backend_parity.py` trains every model for a few steps from the same
 weights on the same batches (with fixed "random" draws, since each backend
 has its own random generator) and saves it; the next backend loads those
-files. The unit tests of the backend-specific code paths (listed in
+files. JAX runs them data-parallel on two simulated CPU devices, so its losses are also
+a check of `keras.distribution.DataParallel` (tests/test_distribution.py has TensorFlow's).
+The unit tests of the backend-specific code paths (listed in
 `BACKEND_TESTS`, with why) and one GAN chapter are also re-run under JAX and
 PyTorch.
 """
@@ -56,7 +58,11 @@ BACKEND_TESTS = [
 ]
 
 
-def run_under(backend, args, timeout=1500):
+# JAX runs the parity models data-parallel on two simulated CPU devices (issue 21).
+TWO_JAX_DEVICES = {"XLA_FLAGS": "--xla_force_host_platform_device_count=2"}
+
+
+def run_under(backend, args, timeout=1500, env=None):
     """Runs `python args...` with KERAS_BACKEND=backend; fails with its output if it fails."""
     try:
         __import__(backend)
@@ -65,7 +71,7 @@ def run_under(backend, args, timeout=1500):
             f"The {backend} backend is not installed: pip install -r requirements-test.txt",
             pytrace=False,
         )
-    env = {**os.environ, "KERAS_BACKEND": backend}
+    env = {**os.environ, **(env or {}), "KERAS_BACKEND": backend}
     result = subprocess.run(
         [sys.executable, *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout
     )
@@ -80,15 +86,17 @@ def run_under(backend, args, timeout=1500):
 def parity_runs(tmp_path_factory):
     out = tmp_path_factory.mktemp("parity")
     for backend in BACKENDS:  # in order: each loads the files the earlier ones saved
-        run_under(backend, ["-m", "tests.backend_parity", str(out)])
+        env = TWO_JAX_DEVICES if backend == "jax" else None
+        run_under(backend, ["-m", "tests.backend_parity", str(out)], env=env)
     losses = {b: json.loads((out / f"{b}.json").read_text()) for b in BACKENDS}
     arrays = {b: dict(np.load(out / f"{b}.npz")) for b in BACKENDS}
-    return losses, arrays
+    devices = {b: int((out / f"{b}.devices").read_text()) for b in BACKENDS}
+    return losses, arrays, devices
 
 
 @pytest.mark.parametrize("backend", OTHER_BACKENDS)
 def test_losses_match_tensorflow_step_by_step(parity_runs, backend):
-    losses, _ = parity_runs
+    losses, _, _ = parity_runs
     reference = losses["tensorflow"]
     assert set(losses[backend]) == set(reference) == {
         "gan", "conditional_gan", "wgan_clip", "wgan_gp", "stylegan", "vae", "conditional_vae",
@@ -107,15 +115,20 @@ def test_losses_match_tensorflow_step_by_step(parity_runs, backend):
 
 @pytest.mark.parametrize("backend", OTHER_BACKENDS)
 def test_trained_models_sample_the_same_images(parity_runs, backend):
-    _, arrays = parity_runs
+    _, arrays, _ = parity_runs
     for key, samples in arrays["tensorflow"].items():
         np.testing.assert_allclose(
             arrays[backend][key], samples, atol=TRAINED_SAMPLES_ATOL, err_msg=f"{key} on {backend}"
         )
 
 
+def test_jax_trained_every_model_data_parallel_on_two_devices(parity_runs):
+    *_, devices = parity_runs
+    assert devices == {"tensorflow": 1, "jax": 2, "torch": 1}
+
+
 def test_keras_files_load_and_sample_on_every_other_backend(parity_runs):
-    _, arrays = parity_runs
+    _, arrays, _ = parity_runs
     checked = 0
     for backend in BACKENDS:
         for key, loaded in arrays[backend].items():

@@ -22,7 +22,7 @@ import numpy as np
 from keras import ops
 
 from gancore import losses
-from gancore.gradients import OptimizerPair, StatelessTrainStep, minimize
+from gancore.gradients import OptimizerPair, StatelessTrainStep, minimize, per_replica_draw
 from gancore.images import TANH_RANGE, check_dataset, check_images, dataset_errors
 from gancore.models.serialization import SavesSeedState, with_submodels
 
@@ -149,7 +149,10 @@ class GAN(SavesSeedState, StatelessTrainStep, keras.Model):
 
     def sample_latent(self, batch_size):
         """$z \\sim \\mathcal{N}(0, I)$, shape (batch_size, latent_dim), from the model's seed generator."""
-        return keras.random.normal((batch_size, self.latent_dim), seed=self.seed_generator)
+        return per_replica_draw(
+            lambda n: keras.random.normal((n, self.latent_dim), seed=self.seed_generator),
+            batch_size,
+        )
 
     # -- training -----------------------------------------------------------------
 

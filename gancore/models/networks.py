@@ -29,6 +29,27 @@ from gancore.models.spectral import SpectralNormalization
 _START_SIZE = {28: 7, 32: 4, 64: 4}
 
 
+def batch_norm_layers(model) -> list:
+    """Every `BatchNormalization` layer inside `model`, through nested models.
+
+    For example, to share the batch statistics across the replicas of a
+    `tf.distribute` strategy (TensorFlow only; each replica uses its own share
+    of the batch otherwise):
+
+    ```python
+    for layer in batch_norm_layers(gan):
+        layer.synchronized = True
+    ```
+    """
+    found, stack = [], list(getattr(model, "layers", []))
+    while stack:
+        layer = stack.pop()
+        if isinstance(layer, layers.BatchNormalization):
+            found.append(layer)
+        stack.extend(getattr(layer, "layers", []))
+    return found
+
+
 def _init():
     return keras.initializers.RandomNormal(stddev=0.02)
 

@@ -38,11 +38,11 @@ import numpy as np
 from keras import layers, ops
 
 from gancore import losses
-from gancore.gradients import minimize
+from gancore.gradients import minimize, per_replica_draw
 from gancore.models.gan import GAN
+from gancore.models.networks import batch_norm_layers
 from gancore.models.progressive import PixelNormalization
 from gancore.models.serialization import with_submodels
-from gancore.models.wgan import _has_batch_norm
 
 LATENT_DIM = 64  # z and w
 
@@ -350,7 +350,7 @@ class StyleGAN(GAN):
                 "Expected r1_weight >= 0, style_mixing in [0, 1] and w_avg_decay in [0, 1). "
                 f"Received: {r1_weight}, {style_mixing}, {w_avg_decay}."
             )
-        if r1_weight > 0 and _has_batch_norm(discriminator):
+        if r1_weight > 0 and batch_norm_layers(discriminator):
             raise ValueError(
                 "The R1 penalty is taken per sample, but the discriminator has BatchNormalization "
                 "layers. Build it without them, e.g. dcgan_discriminator(batch_norm=False)."
@@ -387,7 +387,10 @@ class StyleGAN(GAN):
     def draw_noise(self, batch_size):
         """Fresh noise maps for every convolution, from the model's seed generator."""
         return [
-            keras.random.normal((batch_size, *shape), seed=self.seed_generator)
+            per_replica_draw(
+                lambda n, shape=shape: keras.random.normal((n, *shape), seed=self.seed_generator),
+                batch_size,
+            )
             for shape in self.noise_shapes
         ]
 
@@ -397,8 +400,12 @@ class StyleGAN(GAN):
         A share `style_mixing` of the samples switch at a crossover drawn
         uniformly from rows 1 to rows-1; the others use one style throughout.
         """
-        mixed = keras.random.uniform((batch_size, 1), seed=self.seed_generator) < self.style_mixing
-        u = keras.random.uniform((batch_size, 1), seed=self.seed_generator)
+
+        def uniform(n):
+            return keras.random.uniform((n, 1), seed=self.seed_generator)
+
+        mixed = per_replica_draw(uniform, batch_size) < self.style_mixing
+        u = per_replica_draw(uniform, batch_size)
         crossover = ops.floor(1 + u * (self.num_styles - 1))  # 1, ..., rows - 1
         rows = ops.arange(self.num_styles, dtype="float32")[None, :]
         second = ops.logical_and(mixed, rows >= crossover)

@@ -35,7 +35,7 @@ import keras
 import numpy as np
 from keras import layers, ops
 
-from gancore.gradients import StatelessTrainStep, minimize
+from gancore.gradients import StatelessTrainStep, minimize, per_replica_draw
 from gancore.images import UNIT_RANGE, check_dataset, check_images, dataset_errors
 from gancore.models.serialization import SavesSeedState, with_submodels
 from gancore.vae_losses import (
@@ -145,8 +145,11 @@ class Sampler(SavesSeedState, layers.Layer):
         self.built = True
 
     def call(self, z_mean, z_log_var):
-        epsilon = keras.random.normal(
-            ops.shape(z_mean), dtype=z_mean.dtype, seed=self.seed_generator
+        epsilon = per_replica_draw(
+            lambda n: keras.random.normal(
+                (n, *z_mean.shape[1:]), dtype=z_mean.dtype, seed=self.seed_generator
+            ),
+            ops.shape(z_mean)[0],
         )
         return z_mean + ops.exp(0.5 * z_log_var) * epsilon
 

@@ -31,21 +31,12 @@ import keras
 from keras import ops
 
 from gancore import losses
-from gancore.gradients import minimize
+from gancore.gradients import minimize, per_replica_draw
 from gancore.models.gan import GAN
+from gancore.models.networks import batch_norm_layers
 from gancore.models.serialization import with_submodels
 
 PENALTIES = ("clip", "gp")
-
-
-def _has_batch_norm(model) -> bool:
-    layers = list(getattr(model, "layers", []))
-    while layers:
-        layer = layers.pop()
-        if isinstance(layer, keras.layers.BatchNormalization):
-            return True
-        layers.extend(getattr(layer, "layers", []))
-    return False
 
 
 @keras.saving.register_keras_serializable(package="gancore")
@@ -91,7 +82,7 @@ class WGAN(GAN):
             )
         if penalty == "clip" and not clip_value > 0:
             raise ValueError(f"Expected clip_value > 0. Received: clip_value={clip_value}.")
-        if penalty == "gp" and _has_batch_norm(critic):
+        if penalty == "gp" and batch_norm_layers(critic):
             raise ValueError(
                 "The gradient penalty is taken per sample, but the critic has BatchNormalization "
                 "layers, which make each score depend on the whole batch. Build the critic without "
@@ -160,8 +151,11 @@ class WGAN(GAN):
         fake = self.generator(self.generator_inputs(noise, labels), training=True)
         fake = ops.stop_gradient(fake)  # G is held fixed in the critic step
         if self.penalty == "gp":
-            epsilon = losses.interpolation_weights(
-                batch_size, len(self.sample_shape), seed=self.seed_generator
+            epsilon = per_replica_draw(
+                lambda n: losses.interpolation_weights(
+                    n, len(self.sample_shape), seed=self.seed_generator
+                ),
+                batch_size,
             )  # (m, 1, 1, 1) ~ U[0, 1]
 
         def critic_objective():
