@@ -15,6 +15,12 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 os.environ.setdefault("MPLBACKEND", "Agg")
 os.environ.setdefault("GANCORE_OUTPUT_DIR", tempfile.mkdtemp(prefix="gancore-test-outputs-"))
+# The JAX processes of the tests (parity, the re-run unit tests, a chapter) share one
+# compilation cache. JAX compiles every new shape of every eager operation; most of a JAX
+# test's time here was compiling, and the processes compile many of the same kernels.
+os.environ.setdefault("JAX_COMPILATION_CACHE_DIR", tempfile.mkdtemp(prefix="gancore-test-jax-"))
+os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0")
+os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES", "0")
 
 
 def pytest_collectstart(collector):
@@ -47,7 +53,26 @@ def xdist_group(item) -> str:
     return str(item.path.relative_to(item.config.rootpath))
 
 
+# The longest groups start first (scripts/test.sh turns off xdist's own order, which puts
+# the groups with the most tests first and so left the 250-second JAX re-run for last).
+LONGEST_FIRST = (
+    "tests/test_backends.py::test_backend_specific_unit_tests_pass[jax]",
+    "tests/test_backends.py",  # the three-backend parity run
+    "chapters 3-7, 11",
+    "chapters",
+    "tests/test_backends.py::test_dcgan_chapter_runs_under_jax",
+    "tests/test_distribution.py",
+    "book",
+)
+
+
+def start_order(group: str) -> int:
+    return LONGEST_FIRST.index(group) if group in LONGEST_FIRST else len(LONGEST_FIRST)
+
+
 @pytest.hookimpl(tryfirst=True)  # before xdist reads the groups from the marks
 def pytest_collection_modifyitems(config, items):
+    groups = {item.nodeid: xdist_group(item) for item in items}
     for item in items:
-        item.add_marker(pytest.mark.xdist_group(xdist_group(item)))
+        item.add_marker(pytest.mark.xdist_group(groups[item.nodeid]))
+    items.sort(key=lambda item: start_order(groups[item.nodeid]))  # stable: keeps each file's order

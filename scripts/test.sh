@@ -35,4 +35,4 @@ if [ -z "${GANCORE_DATA_DIR:-}" ] && [ -d ../shared/data ]; then
 fi
 
 # Two processes (the machine's two cores): see conftest.py for what runs together.
-exec "$PYTHON" -m pytest -n 2 --dist loadgroup --durations=20 "$@"
+exec "$PYTHON" -m pytest -n 2 --dist loadgroup --no-loadscope-reorder --durations=20 "$@"

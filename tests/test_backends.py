@@ -40,22 +40,28 @@ LOADED_SAMPLES_ATOL = 1e-5
 # losses test_losses.py and test_vae_losses.py) pin the maths; a backend that froze the wrong
 # network, sliced the critic's batch wrongly or clipped too little would drift from
 # TensorFlow's losses there, and the `.keras` files are loaded across backends there too.
-# So only the models and code outside the parity run are re-run: the progressive GAN,
-# super-resolution GAN, spectral normalisation written for torch autograd, self-attention,
-# latent optimisation for inpainting (test_applications) and a checkpoint resumed with both
-# optimizers' state (test_callbacks' resume test). The rest would run Keras's or NumPy's code
-# again, not ours. Measured on the 2-core machine (busy, under JAX): the five files left out
-# took 185 s of the 392 s these tests took before.
+# So only the train steps and gradient code outside the parity run are re-run: the
+# progressive GAN's steps across a growth (the fade variable and which blocks train), the
+# super-resolution GAN's two steps, spectral normalisation's power iteration, the
+# self-attention GAN, latent optimisation (`minimize` outside a train step, for inpainting)
+# and a checkpoint resumed with both optimizers' state. Their shape, argument and NumPy
+# tests would run Keras's or NumPy's code again, not ours.
 BACKEND_TESTS = [
-    "tests/models/test_progressive.py",
-    "tests/models/test_super_resolution.py",
+    "tests/models/test_progressive.py::test_training_steps_advance_the_fade_on_the_schedule",
+    "tests/models/test_progressive.py::test_first_step_after_growing_trains_at_alpha_zero_so_new_blocks_get_no_gradient",
+    "tests/models/test_progressive.py::test_train_steps_move_only_the_active_blocks_and_keep_losses_finite",
+    "tests/models/test_progressive.py::test_keras_round_trip_keeps_stage_fade_samples_and_trains_on",
+    "tests/models/test_super_resolution.py::test_a_few_l1_fit_steps_move_every_layer_and_lower_the_loss",
+    "tests/models/test_super_resolution.py::test_srgan_step_moves_both_networks_and_logs_every_tracker",
+    "tests/models/test_super_resolution.py::test_discriminator_is_frozen_during_the_upsampler_step",
     "tests/models/test_spectral.py",
-    "tests/models/test_attention.py",
-    "tests/test_applications.py",
+    "tests/models/test_attention.py::test_spectral_norm_makes_every_convolution_of_the_block_compute_with_sigma_one",
+    "tests/models/test_attention.py::test_gan_with_attention_and_spectral_norm_trains_and_reloads",
+    "tests/test_applications.py::test_latent_optimisation_recovers_the_code_of_an_image_the_decoder_can_draw",
+    "tests/test_applications.py::test_hidden_pixels_do_not_influence_the_fit",
+    "tests/test_applications.py::test_restarts_keep_the_code_with_the_lowest_objective",
     "tests/test_callbacks.py::test_resume_continues_from_the_saved_epoch",
-    "-k",
-    "not fresh_process",
-]
+]  # fmt: skip
 
 
 # JAX runs the parity models data-parallel on two simulated CPU devices (issue 21).
