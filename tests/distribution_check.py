@@ -21,6 +21,8 @@ if backend == "jax":
     os.environ["XLA_FLAGS"] = "--xla_force_host_platform_device_count=2"
 
 import contextlib  # noqa: E402
+import tempfile  # noqa: E402
+from pathlib import Path  # noqa: E402
 
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
@@ -122,8 +124,11 @@ MODELS = ("gan", "wgan_gp", "vae", "stylegan")
 STEPS = 3
 
 
-def train_models(names=MODELS, replicas=1, synchronized_batch_norm=False):
-    """A few steps of the parity run's models from the same weights: losses and samples."""
+def train_models(names=MODELS, replicas=1, synchronized_batch_norm=False, save_dir=None):
+    """A few steps of the parity run's models from the same weights: losses and samples.
+
+    With `save_dir`, each trained model is also saved there as `<name>.keras`.
+    """
     results = {}
     for name, (model, inputs, batch_size, noise, labels) in backend_parity.models().items():
         if name not in names:
@@ -142,7 +147,23 @@ def train_models(names=MODELS, replicas=1, synchronized_batch_norm=False):
             "losses": {k: [float(x) for x in v] for k, v in history.history.items()},
             "samples": model.generate(noise, labels=labels).ravel().tolist(),
         }
+        if save_dir is not None:
+            model.save(save_dir / f"{name}.keras")
     return results
+
+
+def reload(path, steps=0):
+    """A saved model loaded where this is called, trained `steps` more steps: its samples and losses."""
+    model = keras.models.load_model(path, safe_mode=True)
+    _, inputs, batch_size, noise, labels = backend_parity.models()[path.stem]
+    history = {}
+    if steps:
+        batches = dataset(inputs, batch_size)
+        history = model.fit(batches, epochs=steps, steps_per_epoch=1, verbose=0).history
+    return {
+        "samples": model.generate(noise, labels=labels).ravel().tolist(),
+        "losses": {k: [float(x) for x in v] for k, v in history.items()},
+    }
 
 
 def critic_slices_across_replicas(inputs, batch_size, replicas, n_critic):
@@ -174,13 +195,25 @@ def dataset(inputs, batch_size):
     return batches.take(1).repeat()  # the same batch at every step
 
 
+folder = Path(tempfile.mkdtemp())
+(folder / "one").mkdir(), (folder / "two").mkdir()
 results = {"one device": train()}
 if backend == "tensorflow":
-    results["models on one device"] = train_models()
+    results["models on one device"] = train_models(save_dir=folder / "one")
 with two_devices():
     results["two devices"] = train()
     if backend == "tensorflow":
         results["noise"] = noise_draws()
-        results["models on two devices"] = train_models(replicas=2, synchronized_batch_norm=True)
+        results["models on two devices"] = train_models(
+            replicas=2, synchronized_batch_norm=True, save_dir=folder / "two"
+        )
         results["gan on two devices, per-replica BatchNorm"] = train_models(("gan",), replicas=2)
+        # Checkpoints across device counts: one device's files load and train on two ...
+        results["one-device files on two devices"] = {
+            name: reload(folder / "one" / f"{name}.keras", steps=1) for name in MODELS
+        }
+if backend == "tensorflow":  # ... and two devices' files load on one.
+    results["two-device files on one device"] = {
+        name: reload(folder / "two" / f"{name}.keras") for name in MODELS
+    }
 print("RESULT", json.dumps(results))

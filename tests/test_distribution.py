@@ -15,6 +15,9 @@ replica's share of the batch:
   per replica), a VAE (a draw per sample) and the StyleGAN (the batch spread its
   discriminator sees). On JAX every model of the backend parity run trains on two devices
   there (tests/test_backends.py) and matches TensorFlow's losses.
+- Checkpoints: `.keras` files written on two TensorFlow replicas load and sample the same
+  on one device, and one device's files load and train on under the strategy. (On JAX the
+  parity run's two-device files load on PyTorch's one device, and TensorFlow's load there.)
 """
 
 import functools
@@ -89,3 +92,15 @@ def test_stylegan_discriminator_sees_each_replicas_batch_spread_on_tensorflow():
     assert not np.allclose(two["r1"], one["r1"], rtol=1e-3)
     np.testing.assert_allclose(two["d_loss"], one["d_loss"], rtol=0.02)
     np.testing.assert_allclose(two["g_loss"], one["g_loss"], rtol=0.02)
+
+
+def test_tensorflow_checkpoints_move_between_one_device_and_two():
+    runs = check("tensorflow")
+    for name, loaded in runs["two-device files on one device"].items():
+        trained = runs["models on two devices"][name]["samples"]
+        np.testing.assert_allclose(loaded["samples"], trained, atol=1e-6, err_msg=name)
+    for name, loaded in runs["one-device files on two devices"].items():
+        losses = np.array([v for values in loaded["losses"].values() for v in values])
+        assert losses.size and np.isfinite(losses).all(), name  # it trained on, finite
+        before = np.array(runs["models on one device"][name]["samples"])
+        assert not np.allclose(loaded["samples"], before), name  # the step moved the generator
