@@ -68,8 +68,11 @@ def set_weights_from_numpy(model, seed=0):
             variable.assign(rng.standard_normal(shape).astype("float32") / np.sqrt(fan_in))
 
 
-def models():
-    """name -> (model, fit inputs, batch size, noise for sampling, labels for sampling)."""
+def models(names=None):
+    """name -> (model, fit inputs, batch size, noise for sampling, labels for sampling).
+
+    Builds the models named in `names` (all seven when None).
+    """
     rng = np.random.default_rng(0)
     tanh_images = rng.uniform(-1, 1, (2 * 4 * BATCH, 28, 28, 1)).astype("float32")
     unit_images = (tanh_images + 1) / 2
@@ -81,16 +84,19 @@ def models():
     def generator(**kw):
         return networks.dcgan_generator(latent_dim=LATENT, width=8, **kw)
 
-    return {
+    def critic():
+        return networks.dcgan_discriminator(width=8, batch_norm=False)
+
+    table = {  # name -> (model builder, fit inputs, batch size, noise, labels)
         "gan": (
-            GAN(generator(), networks.dcgan_discriminator(width=8)),
+            lambda: GAN(generator(), networks.dcgan_discriminator(width=8)),
             (tanh_images,),
             BATCH,
             gan_noise,
             None,
         ),
         "conditional_gan": (
-            ConditionalGAN(
+            lambda: ConditionalGAN(
                 generator(num_classes=10), networks.dcgan_discriminator(width=8, num_classes=10)
             ),
             (tanh_images, labels),
@@ -99,21 +105,21 @@ def models():
             sample_labels,
         ),
         "wgan_clip": (
-            WGAN(generator(), networks.dcgan_discriminator(width=8, batch_norm=False), "clip", 2),
+            lambda: WGAN(generator(), critic(), "clip", 2),
             (tanh_images,),
             2 * BATCH,
             gan_noise,
             None,
         ),
         "wgan_gp": (
-            WGAN(generator(), networks.dcgan_discriminator(width=8, batch_norm=False), "gp", 2),
+            lambda: WGAN(generator(), critic(), "gp", 2),
             (tanh_images,),
             2 * BATCH,
             gan_noise,
             None,
         ),
         "stylegan": (
-            StyleGAN(
+            lambda: StyleGAN(
                 mapping_network(LATENT, depth=2),
                 synthesis_network(LATENT, filters=(8, 8, 4)),
                 style_discriminator(width=4),
@@ -124,14 +130,16 @@ def models():
             None,
         ),
         "vae": (
-            VAE(build_encoder(2, hidden_units=32), build_decoder(2, hidden_units=32), seed=1),
+            lambda: VAE(
+                build_encoder(2, hidden_units=32), build_decoder(2, hidden_units=32), seed=1
+            ),
             (unit_images,),
             BATCH,
             vae_noise,
             None,
         ),
         "conditional_vae": (
-            ConditionalVAE(
+            lambda: ConditionalVAE(
                 build_encoder(2, num_classes=10, hidden_units=32),
                 build_decoder(2, num_classes=10, hidden_units=32),
                 num_classes=10,
@@ -143,6 +151,28 @@ def models():
             sample_labels,
         ),
     }
+    return {
+        name: (build(), *rest)
+        for name, (build, *rest) in table.items()
+        if names is None or name in names
+    }
+
+
+def batches(inputs, batch_size):
+    """The same batch at every step, with a static shape on every backend (remainder dropped)."""
+    dataset = tf.data.Dataset.from_tensor_slices(inputs).batch(batch_size, drop_remainder=True)
+    return dataset.take(1).repeat()
+
+
+def train(model, inputs, batch_size, steps=STEPS):
+    """Sets the NumPy weights, compiles with the defaults and fits `steps` steps; the losses."""
+    set_weights_from_numpy(model)
+    if isinstance(model, VAE):
+        model.compile(optimizer=keras.optimizers.Adam(1e-3))
+    else:
+        model.compile()
+    history = model.fit(batches(inputs, batch_size), epochs=steps, steps_per_epoch=1, verbose=0)
+    return {k: [float(v) for v in values] for k, values in history.history.items()}
 
 
 def main(out: Path) -> None:
@@ -154,15 +184,7 @@ def main(out: Path) -> None:
     (out / f"{backend}.devices").write_text(str(len(devices)))
     losses, arrays = {}, {}
     for name, (model, inputs, batch_size, noise, sample_labels) in models().items():
-        set_weights_from_numpy(model)
-        if isinstance(model, VAE):
-            model.compile(optimizer=keras.optimizers.Adam(1e-3))
-        else:
-            model.compile()
-        # Static batch shapes on every backend: drop the remainder.
-        dataset = tf.data.Dataset.from_tensor_slices(inputs).batch(batch_size, drop_remainder=True)
-        history = model.fit(dataset.take(1).repeat(), epochs=STEPS, steps_per_epoch=1, verbose=0)
-        losses[name] = {k: [float(v) for v in values] for k, values in history.history.items()}
+        losses[name] = train(model, inputs, batch_size)
         arrays[f"{name}/samples"] = model.generate(noise, labels=sample_labels)
         model.save(out / f"{backend}_{name}.keras")
         for path in sorted(out.glob(f"*_{name}.keras")):

@@ -121,30 +121,21 @@ def noise_draws():
 # penalty (WGAN-GP), a random draw per sample (VAE), the batch spread the discriminator
 # sees (StyleGAN). On JAX the backend parity run trains every model on two devices.
 MODELS = ("gan", "wgan_gp", "vae", "stylegan")
-STEPS = 3
 
 
 def train_models(names=MODELS, replicas=1, synchronized_batch_norm=False, save_dir=None):
-    """A few steps of the parity run's models from the same weights: losses and samples.
+    """The parity run's training of these models (same weights, same batch): losses and samples.
 
     With `save_dir`, each trained model is also saved there as `<name>.keras`.
     """
     results = {}
-    for name, (model, inputs, batch_size, noise, labels) in backend_parity.models().items():
-        if name not in names:
-            continue
-        backend_parity.set_weights_from_numpy(model)
+    for name, (model, inputs, batch_size, noise, labels) in backend_parity.models(names).items():
         for layer in batch_norm_layers(model):
             layer.synchronized = synchronized_batch_norm  # read at call time, on TensorFlow
-        if name == "vae":
-            model.compile(optimizer=keras.optimizers.Adam(1e-3))
-        else:
-            model.compile()
         if hasattr(model, "n_critic"):
             inputs = critic_slices_across_replicas(inputs, batch_size, replicas, model.n_critic)
-        history = model.fit(dataset(inputs, batch_size), epochs=STEPS, steps_per_epoch=1, verbose=0)
         results[name] = {
-            "losses": {k: [float(x) for x in v] for k, v in history.history.items()},
+            "losses": backend_parity.train(model, inputs, batch_size),
             "samples": model.generate(noise, labels=labels).ravel().tolist(),
         }
         if save_dir is not None:
@@ -155,10 +146,10 @@ def train_models(names=MODELS, replicas=1, synchronized_batch_norm=False, save_d
 def reload(path, steps=0):
     """A saved model loaded where this is called, trained `steps` more steps: its samples and losses."""
     model = keras.models.load_model(path, safe_mode=True)
-    _, inputs, batch_size, noise, labels = backend_parity.models()[path.stem]
+    ((_, inputs, batch_size, noise, labels),) = backend_parity.models([path.stem]).values()
     history = {}
     if steps:
-        batches = dataset(inputs, batch_size)
+        batches = backend_parity.batches(inputs, batch_size)
         history = model.fit(batches, epochs=steps, steps_per_epoch=1, verbose=0).history
     return {
         "samples": model.generate(noise, labels=labels).ravel().tolist(),
@@ -188,15 +179,9 @@ def critic_slices_across_replicas(inputs, batch_size, replicas, n_critic):
     return tuple(x[:batch_size][order] for x in inputs)
 
 
-def dataset(inputs, batch_size):
-    import tensorflow as tf
-
-    batches = tf.data.Dataset.from_tensor_slices(inputs).batch(batch_size, drop_remainder=True)
-    return batches.take(1).repeat()  # the same batch at every step
-
-
 folder = Path(tempfile.mkdtemp())
-(folder / "one").mkdir(), (folder / "two").mkdir()
+for devices in ("one", "two"):
+    (folder / devices).mkdir()
 results = {"one device": train()}
 if backend == "tensorflow":
     results["models on one device"] = train_models(save_dir=folder / "one")
