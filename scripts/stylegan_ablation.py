@@ -38,12 +38,17 @@ LATENT = 64
 SMALL_INIT = keras.initializers.RandomNormal(stddev=0.02)  # the DCGAN chapters' init
 
 
-def mapping(depth=4, pixel_norm=True):
-    """StyleGAN's mapping network: z -> w through `depth` dense + LeakyReLU layers."""
+def mapping(depth=4, pixel_norm=True, linear_last=False):
+    """StyleGAN's mapping network: z -> w through `depth` dense + LeakyReLU layers.
+
+    `linear_last`: the last dense layer has no LeakyReLU, so w is not squashed on the
+    negative side of every direction.
+    """
     z = keras.Input((LATENT,))
     w = sg.PixelNormalization()(z) if pixel_norm else z
-    for _ in range(depth):
-        w = layers.LeakyReLU(0.2)(layers.Dense(LATENT, kernel_initializer="he_normal")(w))
+    for i in range(depth):
+        w = layers.Dense(LATENT, kernel_initializer="he_normal")(w)
+        w = w if linear_last and i == depth - 1 else layers.LeakyReLU(0.2)(w)
     return keras.Model(z, w, name="mapping")
 
 
@@ -134,6 +139,11 @@ VARIANTS = {
     "stylegan-no-mapping": lambda: ((m := mapping(depth=0), sg.synthesis_network()), m),
     "stylegan-tanh-out": lambda: ((m := mapping(), tanh_synthesis()), m),
     "stylegan-no-mapping-tanh-out": lambda: ((m := mapping(depth=0), tanh_synthesis()), m),
+    "stylegan-linear-mapping-tanh-out": lambda: (
+        (m := mapping(linear_last=True), tanh_synthesis()),
+        m,
+    ),
+    "stylegan-2-layer-mapping-tanh-out": lambda: ((m := mapping(depth=2), tanh_synthesis()), m),
 }
 
 
