@@ -1,0 +1,45 @@
+"""Using a trained generative model on images it did not make, one module per application.
+
+- `inpainting`: masks, and filling hidden pixels by searching a decoder's
+  latent space (`inpaint_latent`, `LatentSearch`).
+- `resampling`: block-average `downsample` and interpolating `upsample`,
+  the baseline of super-resolution (`gancore.models.super_resolution`).
+- `fidelity`: `psnr`, the yardstick of every restored image.
+
+All functions take NumPy images of shape (batch, height, width, channels) and
+raise a `ValueError` saying what was expected on anything else. The names
+below are importable from `gancore.applications` itself:
+
+    from gancore import applications
+    masked, mask = applications.mask_half(images, "bottom")
+"""
+
+from gancore.applications.fidelity import psnr
+from gancore.applications.inpainting import (
+    LIKELIHOODS,
+    SIDES,
+    Inpainting,
+    LatentSearch,
+    half_mask,
+    inpaint_latent,
+    mask_half,
+    masked_objective,
+    merge_visible,
+)
+from gancore.applications.resampling import INTERPOLATIONS, downsample, upsample
+
+__all__ = [
+    "INTERPOLATIONS",
+    "LIKELIHOODS",
+    "SIDES",
+    "Inpainting",
+    "LatentSearch",
+    "downsample",
+    "half_mask",
+    "inpaint_latent",
+    "mask_half",
+    "masked_objective",
+    "merge_visible",
+    "psnr",
+    "upsample",
+]
