@@ -1,9 +1,12 @@
 """Using a trained generative model on images it did not make, one module per application.
 
 - `inpainting`: masks, and filling hidden pixels by searching a decoder's
-  latent space (`inpaint_latent`, `LatentSearch`).
+  latent space (`inpaint_latent`, `LatentSearch`); with nothing hidden, the
+  projection onto the decoder's range (`project_to_range`).
 - `resampling`: block-average `downsample` and interpolating `upsample`,
   the baseline of super-resolution (`gancore.models.super_resolution`).
+- `denoising`: Gaussian and salt-and-pepper noise, the median filter and
+  Gaussian blur, a denoising autoencoder, and a decoder as the prior.
 - `fidelity`: `psnr`, the yardstick of every restored image.
 
 All functions take NumPy images of shape (batch, height, width, channels) and
@@ -14,6 +17,15 @@ below are importable from `gancore.applications` itself:
     masked, mask = applications.mask_half(images, "bottom")
 """
 
+from gancore.applications.denoising import (
+    NoisyPairs,
+    add_gaussian_noise,
+    add_salt_and_pepper,
+    denoise_with_prior,
+    denoising_autoencoder,
+    gaussian_blur,
+    median_filter,
+)
 from gancore.applications.fidelity import psnr
 from gancore.applications.inpainting import (
     LIKELIHOODS,
@@ -25,6 +37,7 @@ from gancore.applications.inpainting import (
     mask_half,
     masked_objective,
     merge_visible,
+    project_to_range,
 )
 from gancore.applications.resampling import INTERPOLATIONS, downsample, upsample
 
@@ -34,12 +47,20 @@ __all__ = [
     "SIDES",
     "Inpainting",
     "LatentSearch",
+    "NoisyPairs",
+    "add_gaussian_noise",
+    "add_salt_and_pepper",
+    "denoise_with_prior",
+    "denoising_autoencoder",
     "downsample",
+    "gaussian_blur",
     "half_mask",
     "inpaint_latent",
     "mask_half",
     "masked_objective",
+    "median_filter",
     "merge_visible",
+    "project_to_range",
     "psnr",
     "upsample",
 ]

@@ -13,6 +13,10 @@ and fill the hidden pixels from $g(z^*)$. With a Bernoulli decoder and
 "likelihood" of standard deviation `noise_std` it is the squared-error
 version used for GAN generators, which have no likelihood of their own.
 
+With every pixel visible ($m = 1$) the same search finds the image in the
+decoder's range closest to $x$ (`project_to_range`): a denoiser with the
+model as prior (`gancore.applications.denoising`).
+
 The only backend-specific step (the gradient) goes through
 `gancore.gradients.minimize`.
 """
@@ -266,6 +270,27 @@ def inpaint_latent(
         masked_loss=np.asarray(history.history["masked_loss"]),
         final_objective=objective[best, np.arange(n)],
     )
+
+
+def project_to_range(decoder, images, **kwargs) -> Inpainting:
+    """The image the decoder can draw that best explains `images`: `inpaint_latent`, nothing hidden.
+
+    With the mask all ones every pixel counts, so `decoded` is $g(z^*)$ for
+
+        z* = argmin_z  D(x, g(z)) + prior_weight * ||z||^2 / 2,
+
+    the projection of $x$ onto the decoder's range (Defense-GAN's and
+    AnoGAN's step). `filled` is then `images` itself; use `decoded`.
+
+    Args:
+        decoder: as for `inpaint_latent`.
+        images: (n, height, width, channels) in `value_range`.
+        **kwargs: the keyword arguments of `inpaint_latent` (likelihood,
+            noise_std, prior_weight, steps, learning_rate, init, restarts,
+            seed, value_range).
+    """
+    images = check_images(images, kwargs.get("value_range", UNIT_RANGE))
+    return inpaint_latent(decoder, images, np.ones_like(images), **kwargs)
 
 
 class LatentSearch(StatelessTrainStep, keras.Model):
