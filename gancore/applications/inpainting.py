@@ -15,7 +15,8 @@ version used for GAN generators, which have no likelihood of their own.
 
 With every pixel visible ($m = 1$) the same search finds the image in the
 decoder's range closest to $x$ (`project_to_range`): a denoiser with the
-model as prior (`gancore.applications.denoising`).
+model as prior (`gancore.applications.denoising`) and the AnoGAN anomaly
+score (`gancore.applications.anomaly`).
 
 The only backend-specific step (the gradient) goes through
 `gancore.gradients.minimize`.
