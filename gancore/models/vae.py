@@ -365,6 +365,24 @@ class VAE(SavesSeedState, StatelessTrainStep, keras.Model):
         Returns:
             A dict: `negative_elbo`, `reconstruction_loss`, `kl_loss` (means).
         """
+        reconstruction, kl = self.elbo_terms_per_image(x, labels, batch_size, seed)
+        reconstruction, kl = float(reconstruction.mean()), float(kl.mean())
+        return {
+            "negative_elbo": reconstruction + kl,
+            "reconstruction_loss": reconstruction,
+            "kl_loss": kl,
+        }
+
+    def elbo_terms_per_image(self, x, labels=None, batch_size=500, seed=0):
+        """-log p(x|z) and KL(q(z|x) || p(z)) of each image, one z ~ q(z|x) each (nats).
+
+        What `negative_elbo` averages; their sum is each image's negative ELBO
+        (an anomaly score, `gancore.applications.anomaly`). The z draws come
+        from the model's sampler; `seed` fixes the binarization.
+
+        Returns:
+            Two arrays of shape (n,): the reconstruction terms and the KL terms.
+        """
         x = self._prepare(x, seed)
         reconstruction, kl = [], []
         for start, stop, c in self._batches(len(x), labels, batch_size):
@@ -374,15 +392,7 @@ class VAE(SavesSeedState, StatelessTrainStep, keras.Model):
                 -ops.convert_to_numpy(bernoulli_log_likelihood(x[start:stop], logits))
             )
             kl.append(ops.convert_to_numpy(gaussian_kl(z_mean, z_log_var)))
-        reconstruction, kl = (
-            float(np.concatenate(reconstruction).mean()),
-            float(np.concatenate(kl).mean()),
-        )
-        return {
-            "negative_elbo": reconstruction + kl,
-            "reconstruction_loss": reconstruction,
-            "kl_loss": kl,
-        }
+        return np.concatenate(reconstruction), np.concatenate(kl)
 
     def importance_weighted_nll(self, x, labels=None, k=64, max_images=2048, seed=0):
         """Importance-weighted estimate of -log p(x) in nats per image (Burda et al. 2016).
@@ -401,6 +411,13 @@ class VAE(SavesSeedState, StatelessTrainStep, keras.Model):
             k: importance samples per image.
             max_images: images x samples decoded at once (memory).
             seed: seed of the binarization and of the importance samples.
+        """
+        return float(self.importance_weighted_nll_per_image(x, labels, k, max_images, seed).mean())
+
+    def importance_weighted_nll_per_image(self, x, labels=None, k=64, max_images=2048, seed=0):
+        """The estimate of `importance_weighted_nll` for each image: shape (n,), nats.
+
+        Arguments as for `importance_weighted_nll`, which returns their mean.
         """
         if k < 1:
             raise ValueError(f"Expected k >= 1 importance samples. Received: k={k}.")
@@ -424,7 +441,7 @@ class VAE(SavesSeedState, StatelessTrainStep, keras.Model):
             )  # (k, b)
             log_px = ops.logsumexp(log_weights, axis=0) - math.log(k)
             nll.append(-ops.convert_to_numpy(log_px))
-        return float(np.concatenate(nll).mean())
+        return np.concatenate(nll)
 
     def _prepare(self, x, seed):
         x = self._images(x)

@@ -1,10 +1,9 @@
-"""Using a trained generative model on images it did not make: inpainting and resampling.
+"""Inpainting: filling hidden pixels from a trained generative model (Yeh et al. 2017).
 
-Inpainting by latent optimisation (Yeh et al. 2017). A decoder $g$ (a VAE's
-decoder or a GAN's generator) maps a code $z$ to an image. Given an image $x$
-whose pixels are visible only where the mask $m$ is 1, we look for the code
-whose image agrees with the visible pixels and is likely under the prior
-$p(z) = \\mathcal{N}(0, I)$:
+A decoder $g$ (a VAE's decoder or a GAN's generator) maps a code $z$ to an
+image. Given an image $x$ whose pixels are visible only where the mask $m$
+is 1, we look for the code whose image agrees with the visible pixels and is
+likely under the prior $p(z) = \\mathcal{N}(0, I)$:
 
     z* = argmin_z  D(m * x, m * g(z)) + prior_weight * ||z||^2 / 2
 
@@ -14,14 +13,13 @@ and fill the hidden pixels from $g(z^*)$. With a Bernoulli decoder and
 "likelihood" of standard deviation `noise_std` it is the squared-error
 version used for GAN generators, which have no likelihood of their own.
 
-Resampling: `downsample` averages blocks of pixels (how a low-resolution
-sensor sees a scene) and `upsample` is the classical interpolation baseline a
-learned super-resolution network (`gancore.models.super_resolution`) has to
-beat. `psnr` scores both.
+With every pixel visible ($m = 1$) the same search finds the image in the
+decoder's range closest to $x$ (`project_to_range`): a denoiser with the
+model as prior (`gancore.applications.denoising`) and the AnoGAN anomaly
+score (`gancore.applications.anomaly`).
 
-All functions take NumPy images of shape (batch, height, width, channels) and
-raise a `ValueError` saying what was expected on anything else. The only
-backend-specific step (the gradient) goes through `gancore.gradients.minimize`.
+The only backend-specific step (the gradient) goes through
+`gancore.gradients.minimize`.
 """
 
 from __future__ import annotations
@@ -32,12 +30,12 @@ import keras
 import numpy as np
 from keras import ops
 
+from gancore.applications._checks import check_integer, check_mask
 from gancore.gradients import StatelessTrainStep, minimize
 from gancore.images import UNIT_RANGE, check_images
 
 SIDES = ("bottom", "top", "left", "right")
 LIKELIHOODS = ("bernoulli", "gaussian")
-INTERPOLATIONS = ("nearest", "bilinear", "bicubic")
 
 
 # ---- masks -------------------------------------------------------------------------------------
@@ -90,20 +88,6 @@ def mask_half(images, side: str = "bottom", fill: float = 0.0, value_range=UNIT_
     return merge_visible(images, mask, np.full_like(images, fill)), mask
 
 
-def _check_mask(mask, images) -> np.ndarray:
-    mask = np.asarray(mask, dtype="float32")
-    if mask.shape != images.shape:
-        raise ValueError(
-            f"Expected a mask of the images' shape {images.shape}. Received: shape={mask.shape}."
-        )
-    if not np.isin(mask, (0.0, 1.0)).all():
-        raise ValueError(
-            "Expected a mask of 0 (hidden) and 1 (visible) values. "
-            f"Received values {np.unique(mask)[:5]} ..."
-        )
-    return mask
-
-
 def merge_visible(images, mask, completion) -> np.ndarray:
     """Visible pixels from `images`, hidden ones from `completion`: m * x + (1 - m) * c."""
     images = np.asarray(images, dtype="float32")
@@ -113,43 +97,8 @@ def merge_visible(images, mask, completion) -> np.ndarray:
             f"Expected a completion of the images' shape {images.shape}. "
             f"Received: shape={completion.shape}."
         )
-    mask = _check_mask(mask, images)
+    mask = check_mask(mask, images)
     return mask * images + (1.0 - mask) * completion
-
-
-# ---- the yardstick ------------------------------------------------------------------------------
-
-
-def psnr(reference, estimate, data_range: float = 1.0, mask=None) -> np.ndarray:
-    """Peak signal-to-noise ratio of each image, in dB: 10 log10(data_range^2 / MSE).
-
-    Args:
-        reference: the true images, (n, height, width, channels).
-        estimate: the images to score, same shape.
-        data_range: max - min of the value range (1 for [0, 1], 2 for [-1, 1]).
-        mask: optional 0/1 array of the same shape; the MSE is then taken
-            over the pixels where it is 1 only (e.g. the hidden half).
-
-    Returns:
-        Shape (n,): one PSNR per image (`inf` where the two agree exactly).
-        Papers usually report the mean over images.
-    """
-    reference = np.asarray(reference, dtype="float64")
-    estimate = np.asarray(estimate, dtype="float64")
-    if reference.ndim != 4 or reference.shape != estimate.shape:
-        raise ValueError(
-            "Expected two batches of images of the same shape (n, height, width, channels). "
-            f"Received: shapes {reference.shape} and {estimate.shape}."
-        )
-    if not data_range > 0:
-        raise ValueError(f"Expected data_range > 0. Received: data_range={data_range}.")
-    weight = np.ones_like(reference) if mask is None else _check_mask(mask, reference)
-    counts = weight.sum(axis=(1, 2, 3))
-    if (counts == 0).any():
-        raise ValueError("Expected a mask with at least one pixel set in every image.")
-    mse = (weight * (reference - estimate) ** 2).sum(axis=(1, 2, 3)) / counts
-    with np.errstate(divide="ignore"):  # identical images: inf dB, not a warning
-        return 10.0 * np.log10(data_range**2 / mse)
 
 
 # ---- inpainting by latent optimisation ------------------------------------------------------------
@@ -271,9 +220,7 @@ def inpaint_latent(
             "The Bernoulli likelihood needs images in [0, 1]. "
             f"Received: value_range={tuple(value_range)}."
         )
-    for name, value, low in [("steps", steps, 1), ("restarts", restarts, 1)]:
-        if int(value) != value or value < low:
-            raise ValueError(f"Expected {name} >= {low} (an integer). Received: {name}={value}.")
+    steps, restarts = check_integer("steps", steps), check_integer("restarts", restarts)
     if not (noise_std > 0 and prior_weight >= 0 and learning_rate > 0):
         raise ValueError(
             "Expected noise_std > 0, prior_weight >= 0 and learning_rate > 0. Received: "
@@ -281,7 +228,7 @@ def inpaint_latent(
         )
     latent_dim = _latent_dim(decoder)
     images = check_images(images, value_range)
-    mask = _check_mask(mask, images)
+    mask = check_mask(mask, images)
     expected = tuple(int(s) for s in decoder.outputs[0].shape[1:])
     if tuple(images.shape[1:]) != expected:
         raise ValueError(
@@ -324,6 +271,27 @@ def inpaint_latent(
         masked_loss=np.asarray(history.history["masked_loss"]),
         final_objective=objective[best, np.arange(n)],
     )
+
+
+def project_to_range(decoder, images, **kwargs) -> Inpainting:
+    """The image the decoder can draw that best explains `images`: `inpaint_latent`, nothing hidden.
+
+    With the mask all ones every pixel counts, so `decoded` is $g(z^*)$ for
+
+        z* = argmin_z  D(x, g(z)) + prior_weight * ||z||^2 / 2,
+
+    the projection of $x$ onto the decoder's range (Defense-GAN's and
+    AnoGAN's step). `filled` is then `images` itself; use `decoded`.
+
+    Args:
+        decoder: as for `inpaint_latent`.
+        images: (n, height, width, channels) in `value_range`.
+        **kwargs: the keyword arguments of `inpaint_latent` (likelihood,
+            noise_std, prior_weight, steps, learning_rate, init, restarts,
+            seed, value_range).
+    """
+    images = check_images(images, kwargs.get("value_range", UNIT_RANGE))
+    return inpaint_latent(decoder, images, np.ones_like(images), **kwargs)
 
 
 class LatentSearch(StatelessTrainStep, keras.Model):
@@ -388,47 +356,3 @@ class LatentSearch(StatelessTrainStep, keras.Model):
         self.objective_tracker.update_state(ops.mean(objective))
         self.masked_loss_tracker.update_state(ops.mean(masked_loss))
         return {m.name: m.result() for m in self.metrics}
-
-
-# ---- resampling ------------------------------------------------------------------------------------
-
-
-def downsample(images, factor: int = 2) -> np.ndarray:
-    """Averages `factor` x `factor` blocks: (n, h, w, c) -> (n, h / factor, w / factor, c).
-
-    A box filter, i.e. each low-resolution pixel is the mean light that fell
-    on its block; height and width must be multiples of `factor`.
-    """
-    images = check_images(images, value_range=None)
-    if int(factor) != factor or factor < 1:
-        raise ValueError(f"Expected an integer factor >= 1. Received: factor={factor}.")
-    n, height, width, channels = images.shape
-    if height % factor or width % factor:
-        raise ValueError(
-            f"Expected height and width divisible by factor={factor}. "
-            f"Received: shape={images.shape}."
-        )
-    blocks = images.reshape(n, height // factor, factor, width // factor, factor, channels)
-    return blocks.mean(axis=(2, 4)).astype("float32")
-
-
-def upsample(
-    images, factor: int = 2, method: str = "bicubic", value_range=UNIT_RANGE
-) -> np.ndarray:
-    """Classical interpolation to `factor` times the size, clipped to `value_range`.
-
-    Args:
-        images: (n, h, w, c) in `value_range`.
-        factor: the scale factor.
-        method: "nearest" (copy each pixel into a block), "bilinear" or
-            "bicubic" (Keys' cubic convolution, the usual baseline).
-        value_range: clip to this range: bicubic overshoots at sharp edges.
-    """
-    if method not in INTERPOLATIONS:
-        raise ValueError(f"Expected method in {INTERPOLATIONS}. Received: method={method!r}.")
-    if int(factor) != factor or factor < 1:
-        raise ValueError(f"Expected an integer factor >= 1. Received: factor={factor}.")
-    images = check_images(images, value_range)
-    size = (images.shape[1] * int(factor), images.shape[2] * int(factor))
-    resized = ops.convert_to_numpy(ops.image.resize(images, size, interpolation=method))
-    return np.clip(resized, *value_range).astype("float32")
