@@ -42,20 +42,46 @@ def test_missing_model_names_the_folder(tmp_path, monkeypatch):
 
 
 def test_a_fresh_process_loads_every_model_family(tmp_path, monkeypatch):
+    """`import gancore` registers the model classes: a new process loads each kind of file.
+
+    A GAN, a WGAN-GP (its penalty settings), a conditional VAE and a progressive GAN
+    (its stage); the other models' files load in other processes in the backend parity run.
+    """
     import subprocess
     import sys
 
     from gancore import zoo
+    from gancore.models.progressive import (
+        ProgressiveDiscriminator,
+        ProgressiveGAN,
+        ProgressiveGenerator,
+    )
 
     monkeypatch.setenv("GANCORE_OUTPUT_DIR", str(tmp_path))
     run = config.start_run("quick", seed=0, verbose=False)
-    for name in ("wgan_gp", "cvae"):
+    for name in ("dcgan", "wgan_gp", "cvae"):
         recipe = zoo.RECIPES[name]
         model = recipe.compile(recipe.build(8))
         runs.save_trained(model, name, run=run, chapter="99", train_seconds=1, images_seen=1)
-    code = (
-        "from gancore import runs; "
-        "print(*(type(runs.load_trained(n)[0]).__name__ for n in ('wgan_gp', 'cvae')))"
+    filters = (8, 8, 4)
+    progressive = ProgressiveGAN(
+        ProgressiveGenerator(8, filters=filters, stage=1),
+        ProgressiveDiscriminator(filters=filters, stage=1),
     )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-    assert result.stdout.split() == ["WGAN", "ConditionalVAE"], result.stderr[-2000:]
+    progressive.save(tmp_path / "progressive.keras")
+    code = (
+        "import keras; from gancore import runs; "
+        "gan, wgan, cvae = (runs.load_trained(n)[0] for n in ('dcgan', 'wgan_gp', 'cvae')); "
+        f"grown = keras.models.load_model(r'{tmp_path / 'progressive.keras'}', safe_mode=True); "
+        "print(type(gan).__name__, type(wgan).__name__, wgan.penalty, wgan.gradient_penalty_weight,"
+        " type(cvae).__name__, type(grown).__name__, grown.resolution,"
+        " gan.generate(2).shape, grown.generate(2).shape)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.split() == [
+        "GAN", "WGAN", "gp", "10.0", "ConditionalVAE", "ProgressiveGAN", "14",
+        "(2,", "28,", "28,", "1)", "(2,", "28,", "28,", "1)",
+    ], result.stdout  # fmt: skip
