@@ -2,6 +2,7 @@
 
     python -m tests.distribution_check jax          # keras.distribution.DataParallel
     python -m tests.distribution_check tensorflow   # tf.distribute.MirroredStrategy
+    python -m tests.distribution_check tensorflow gan wgan_clip   # these parity models
 
 Devices are fixed when a backend starts, so `tests/test_distribution.py` runs
 this in a fresh process with two simulated CPU devices. The model is a linear
@@ -120,7 +121,13 @@ def noise_draws():
 # BatchNorm statistics (GAN), the critic's slices of the batch and the per-replica gradient
 # penalty (WGAN-GP), a random draw per sample (VAE), the batch spread the discriminator
 # sees (StyleGAN). On JAX the backend parity run trains every model on two devices.
-MODELS = ("gan", "wgan_gp", "vae", "stylegan")
+# Also the clipped WGAN (weights assigned after each critic update) and the conditional
+# models (labels split across replicas with their images).
+MODELS = tuple(sys.argv[2:]) or (
+    "gan", "conditional_gan", "wgan_clip", "wgan_gp", "vae", "conditional_vae", "stylegan"
+)  # fmt: skip
+# Checkpoints across device counts: one model per kind of saved state.
+CHECKPOINT_MODELS = [m for m in MODELS if m in ("gan", "wgan_gp", "vae", "stylegan")] or MODELS
 
 
 def train_models(names=MODELS, replicas=1, synchronized_batch_norm=False, save_dir=None):
@@ -195,10 +202,10 @@ with two_devices():
         results["gan on two devices, per-replica BatchNorm"] = train_models(("gan",), replicas=2)
         # Checkpoints across device counts: one device's files load and train on two ...
         results["one-device files on two devices"] = {
-            name: reload(folder / "one" / f"{name}.keras", steps=1) for name in MODELS
+            name: reload(folder / "one" / f"{name}.keras", steps=1) for name in CHECKPOINT_MODELS
         }
 if backend == "tensorflow":  # ... and two devices' files load on one.
     results["two-device files on one device"] = {
-        name: reload(folder / "two" / f"{name}.keras") for name in MODELS
+        name: reload(folder / "two" / f"{name}.keras") for name in CHECKPOINT_MODELS
     }
 print("RESULT", json.dumps(results))

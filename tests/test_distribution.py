@@ -11,10 +11,12 @@ replica's share of the batch:
 - Random draws: under MirroredStrategy every replica draws the same numbers from one
   `keras.random.SeedGenerator`; `gradients.per_replica_draw` gives each replica its own
   slice of the global batch's draw, the numbers one device draws.
-- The models on TensorFlow: a GAN (BatchNorm), WGAN-GP (the critic's slices, the penalty
-  per replica), a VAE (a draw per sample) and the StyleGAN (the batch spread its
-  discriminator sees). On JAX every model of the backend parity run trains on two devices
-  there (tests/test_backends.py) and matches TensorFlow's losses.
+- The models on TensorFlow: a GAN (BatchNorm) and a conditional GAN (labels split with
+  their images), the WGAN with clipping (weights assigned after each critic update) and
+  WGAN-GP (the critic's slices, the penalty per replica), a VAE and a conditional VAE (a
+  draw per sample), and the StyleGAN (the batch spread its discriminator sees). On JAX
+  every model of the backend parity run trains on two devices there (tests/test_backends.py)
+  and matches TensorFlow's losses.
 - Checkpoints: `.keras` files written on two TensorFlow replicas load and sample the same
   on one device, and one device's files load and train on under the strategy. (On JAX the
   parity run's two-device files load on PyTorch's one device, and TensorFlow's load there.)
@@ -62,7 +64,9 @@ def test_tensorflow_replicas_draw_their_own_share_of_the_global_batch():
     assert noise["per-replica draws are the one-device global draw"]
 
 
-@pytest.mark.parametrize("model", ["gan", "wgan_gp", "vae"])
+@pytest.mark.parametrize(
+    "model", ["gan", "conditional_gan", "wgan_clip", "wgan_gp", "vae", "conditional_vae"]
+)
 def test_tensorflow_models_train_on_two_replicas_as_on_one_device(model):
     runs = check("tensorflow")
     one, two = runs["models on one device"][model], runs["models on two devices"][model]
