@@ -8,7 +8,7 @@ network it also prints how much of w's variance lies in its top five
 directions (of 64).
 
     python scripts/stylegan_ablation.py --list
-    python scripts/stylegan_ablation.py dcgan dcgan+mapping skeleton stylegan-tanh-out
+    python scripts/stylegan_ablation.py dcgan dcgan+mapping skeleton stylegan stylegan-linear-out
     python scripts/stylegan_ablation.py skeleton --steps 1200 --grids out/
 
 Variants that are not `stylegan*` train through the plain `GAN` class (no R1, no
@@ -107,9 +107,12 @@ def frozen(network):
     return network
 
 
-def tanh_synthesis():
-    """`stylegan.synthesis_network` with a plain 3x3 tanh output layer instead of its linear 1x1."""
-    ws = keras.Input((sg.NUM_STYLES, LATENT), name="ws")
+def linear_synthesis():
+    """`stylegan.synthesis_network` with StyleGAN2's output: a modulated linear 1x1 convolution.
+
+    The library's default until this ablation; it reads a sixth style row of its own.
+    """
+    ws = keras.Input((sg.NUM_STYLES + 1, LATENT), name="ws")
     noises = [keras.Input(shape, name=f"noise_{i}") for i, shape in enumerate(sg.NOISE_SHAPES)]
     width = {7: 64, 14: 64, 28: 32}
     x = sg.ConstantInput(7, width[7], name="constant")(ws)
@@ -117,8 +120,8 @@ def tanh_synthesis():
         x = sg.ModulatedConv2D(width[size], 3, i, upsample=upsample, name=f"conv_{i}")([x, ws])
         x = sg.NoiseInjection(name=f"noise_strength_{i}")([x, noise])
         x = layers.LeakyReLU(0.2)(x)
-    images = layers.Conv2D(1, 3, padding="same", activation="tanh", kernel_initializer=SMALL_INIT)
-    return keras.Model([ws, *noises], images(x), name="synthesis")
+    images = sg.ModulatedConv2D(1, 1, sg.NUM_STYLES, demodulate=False, name="to_image")([x, ws])
+    return keras.Model([ws, *noises], images, name="synthesis")
 
 
 # name -> () -> (generator or (mapping, synthesis) for the StyleGAN class, mapping or None)
@@ -137,13 +140,13 @@ VARIANTS = {
     "skeleton-modulated-constant": lambda: (skeleton(modulated=True, constant=True), None),
     "stylegan": lambda: ((m := mapping(), sg.synthesis_network()), m),
     "stylegan-no-mapping": lambda: ((m := mapping(depth=0), sg.synthesis_network()), m),
-    "stylegan-tanh-out": lambda: ((m := mapping(), tanh_synthesis()), m),
-    "stylegan-no-mapping-tanh-out": lambda: ((m := mapping(depth=0), tanh_synthesis()), m),
-    "stylegan-linear-mapping-tanh-out": lambda: (
-        (m := mapping(linear_last=True), tanh_synthesis()),
+    "stylegan-linear-mapping": lambda: (
+        (m := mapping(linear_last=True), sg.synthesis_network()),
         m,
     ),
-    "stylegan-2-layer-mapping-tanh-out": lambda: ((m := mapping(depth=2), tanh_synthesis()), m),
+    "stylegan-2-layer-mapping": lambda: ((m := mapping(depth=2), sg.synthesis_network()), m),
+    "stylegan-linear-out": lambda: ((m := mapping(), linear_synthesis()), m),
+    "stylegan-no-mapping-linear-out": lambda: ((m := mapping(depth=0), linear_synthesis()), m),
 }
 
 

@@ -25,10 +25,19 @@ non-saturating loss and the R1 penalty on real images
 {cite}`mescheder2018training`, $\\frac{\\gamma}{2}\\mathbb{E}_x\\lVert\\nabla_x D(x)\\rVert^2$.
 It tracks the mean style $\\bar w$ for the *truncation trick*:
 $w' = \\bar w + \\psi (w - \\bar w)$ with $\\psi < 1$ trades variety for
-fidelity. The output layer is linear, as in StyleGAN2, not the `tanh` of the
-book's other generators: with a `tanh` the generator here pushed every pixel
-to the background's -1 within a hundred steps, where the `tanh` is flat and
-passes no gradient back. Samples are clipped to [-1, 1], the data's range.
+fidelity.
+
+The output layer is where this generator departs from StyleGAN2, whose
+image comes from a modulated 1x1 convolution with a linear output. On MNIST
+that layer was the main reason the generator collapsed onto a few digits.
+`scripts/stylegan_ablation.py` trained each variant for 600 steps of 64
+digits and scored 2,000 samples (Fréchet distance in the evaluator's
+features, classes covered): with the linear 1x1 output, FD 74 and 83 (two
+seeds, 4-6 classes), or 76 without the mapping network; with a plain 3x3
+convolution, `tanh` and $\\mathcal{N}(0, 0.02^2)$ weights as in the DCGAN
+chapters, FD 47 (8 classes), or 37-38 without the mapping (three seeds,
+9-10 classes). So the image comes from that plain layer, which reads no
+style; the five modulated convolutions read one style row each.
 """
 
 from __future__ import annotations
@@ -266,15 +275,17 @@ def mapping_network(latent_dim: int = LATENT_DIM, depth: int = 4, name: str = "m
 
 # The synthesis network's modulated convolutions: (resolution, upsample first).
 _CONVOLUTIONS = ((7, False), (14, True), (14, False), (28, True), (28, False))
-NUM_STYLES = len(_CONVOLUTIONS) + 1  # one row per convolution, and the to-image layer's
+NUM_STYLES = len(_CONVOLUTIONS)  # one style row per modulated convolution
 NOISE_SHAPES = tuple((size, size, 1) for size, _ in _CONVOLUTIONS)
-COARSE_STYLES = 3  # rows 0-2 act at 7x7 and 14x14; rows 3-5 at 28x28
+COARSE_STYLES = 3  # rows 0-2 act at 7x7 and 14x14; rows 3-4 at 28x28
+# The DCGAN chapters' initialisation, for the plain tanh output layer.
+_OUTPUT_INIT = keras.initializers.RandomNormal(stddev=0.02)
 
 
 def synthesis_network(
     w_dim: int = LATENT_DIM, filters=(64, 64, 32), channels: int = 1, name: str = "synthesis"
 ):
-    """[ws, noise maps] -> 28x28 images, from a linear output layer (`StyleGAN.generate` clips to [-1, 1]).
+    """[ws, noise maps] -> 28x28 images in [-1, 1], from a plain 3x3 `tanh` output layer.
 
     Args:
         w_dim: size of each style row.
@@ -295,10 +306,16 @@ def synthesis_network(
         x = ModulatedConv2D(width[size], 3, i, upsample=upsample, name=f"conv_{i}")([x, ws])
         x = NoiseInjection(name=f"noise_strength_{i}")([x, noise])
         x = layers.LeakyReLU(0.2, name=f"lrelu_{i}")(x)
-    images = ModulatedConv2D(channels, 1, NUM_STYLES - 1, demodulate=False, name="to_image")(
-        [x, ws]
-    )  # linear, as in StyleGAN2: a tanh here saturated at the background's -1 and stalled
-    return keras.Model([ws, *noises], images, name=name)
+    # Not StyleGAN2's modulated linear 1x1: see the module's docstring for what that did here.
+    to_image = layers.Conv2D(
+        channels,
+        3,
+        padding="same",
+        activation="tanh",
+        kernel_initializer=_OUTPUT_INIT,
+        name="to_image",
+    )
+    return keras.Model([ws, *noises], to_image(x), name=name)
 
 
 def style_generator(mapping, synthesis, name: str = "generator"):
@@ -514,8 +531,7 @@ class StyleGAN(GAN):
             chunk = slice(start, start + batch_size)
             inputs = [ws[chunk], *(np.asarray(n, "float32")[chunk] for n in noise)]
             out.append(ops.convert_to_numpy(self.synthesis(inputs, training=False)))
-        # The output layer is linear: clip to [-1, 1], the data's range, for display and scoring.
-        return np.clip(np.concatenate(out), -1.0, 1.0).astype("float32")
+        return np.concatenate(out).astype("float32")
 
     def generate(
         self, n_or_noise, labels=None, batch_size: int = 256, seed: int = 0, truncation: float = 1.0
