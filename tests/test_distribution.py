@@ -72,7 +72,10 @@ def test_tensorflow_models_train_on_two_replicas_as_on_one_device(model):
     one, two = runs["models on one device"][model], runs["models on two devices"][model]
     # (The GAN's and WGAN-GP generator's BatchNorm layers are synchronized here.)
     assert_same_losses(one["losses"], two["losses"], model)
-    np.testing.assert_allclose(two["samples"], one["samples"], atol=1e-5)
+    # The clipped critic hands the generator gradients of ~1e-4, and Adam rescales their
+    # rounding differences to step-sized ones: its samples agree to ~1e-5, the others' to 1e-7.
+    atol = 5e-5 if model == "wgan_clip" else 1e-5
+    np.testing.assert_allclose(two["samples"], one["samples"], atol=atol)
 
 
 def test_per_replica_batch_norm_statistics_are_what_two_replicas_change_in_a_gan():
