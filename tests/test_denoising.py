@@ -1,6 +1,8 @@
 """Noise models, classical filters, the denoising autoencoder and the generative prior
 (gancore.applications.denoising)."""
 
+import warnings
+
 import keras
 import numpy as np
 import pytest
@@ -158,3 +160,16 @@ def test_denoising_with_a_decoder_prior_removes_noise_it_cannot_draw():
     assert app.psnr(clean, denoised).min() > app.psnr(clean, noisy).max() + 6.0
     with pytest.raises(ValueError, match=r"Expected images in \[0, 1\]"):
         app.denoise_with_prior(decoder, noisy * 2 - 1)
+
+
+def test_prior_with_very_negative_logits_decodes_black_without_an_overflow_warning():
+    # Logits of -200 (a confident black background) overflowed np.exp(200) in float32.
+    decoder = keras.Sequential(
+        [keras.Input((2,)), keras.layers.Dense(784, bias_initializer=keras.initializers.Constant(-200.0)),
+         keras.layers.Reshape((28, 28, 1))]
+    )  # fmt: skip
+    black = np.zeros((3, 28, 28, 1), dtype="float32")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        denoised = app.denoise_with_prior(decoder, black, steps=2)
+    assert np.isfinite(denoised).all() and denoised.max() < 1e-6

@@ -260,9 +260,10 @@ def inpaint_latent(
     objective = ops.convert_to_numpy(objective).reshape(restarts, n)  # after the last step
     best = np.argmin(objective, axis=0)  # (n,)
     codes = codes.reshape(restarts, n, latent_dim)[best, np.arange(n)]
-    output = ops.convert_to_numpy(decoder(codes, training=False))
-    decoded = 1.0 / (1.0 + np.exp(-output)) if likelihood == "bernoulli" else output
-    decoded = np.clip(decoded, *value_range).astype("float32")
+    output = decoder(codes, training=False)
+    # A stable sigmoid: NumPy's 1 / (1 + exp(-l)) overflows (with a warning) for logits below -88.
+    decoded = ops.sigmoid(output) if likelihood == "bernoulli" else output
+    decoded = np.clip(ops.convert_to_numpy(decoded), *value_range).astype("float32")
     return Inpainting(
         z=codes,
         decoded=decoded,
