@@ -33,8 +33,9 @@ def pytest_collectstart(collector):
 # `scripts/test.sh` runs the tests on two processes (pytest-xdist, `--dist loadgroup`).
 # A group runs on one process, in order. By default a group is a file: its module fixtures
 # (the backend parity run, the built book) are then made once. The chapters form two chains:
-# chapters 3-6 save trained models that 7, 11 and 13 load, and the others stand alone.
-CHAPTERS_THAT_SAVE_OR_LOAD = ("03_", "04_", "05_", "06_", "07_", "11_", "13_")
+# chapters 3-6 save trained models that 7, 11, 13 and 14 load, and the others stand alone.
+CHAPTERS_THAT_SAVE_OR_LOAD = ("03_", "04_", "05_", "06_", "07_", "11_", "13_", "14_")
+SAVED_MODEL_CHAIN = "chapters 3-7, 11, 13, 14"  # the xdist group of those chapters
 BOOK_FILES = ("test_book.py", "test_browser.py")  # share the session's built book
 BACKEND_SUBPROCESS_TESTS = (  # each runs pytest in its own process: a group of its own
     "test_backend_specific_unit_tests_pass",
@@ -45,7 +46,7 @@ BACKEND_SUBPROCESS_TESTS = (  # each runs pytest in its own process: a group of 
 def xdist_group(item) -> str:
     name = item.path.name
     if item.path.suffix == ".ipynb":
-        return "chapters 3-7, 11, 13" if name.startswith(CHAPTERS_THAT_SAVE_OR_LOAD) else "chapters"
+        return SAVED_MODEL_CHAIN if name.startswith(CHAPTERS_THAT_SAVE_OR_LOAD) else "chapters"
     if name in BOOK_FILES:
         return "book"
     if getattr(item, "originalname", None) in BACKEND_SUBPROCESS_TESTS:
@@ -58,7 +59,7 @@ def xdist_group(item) -> str:
 LONGEST_FIRST = (
     "tests/test_backends.py::test_backend_specific_unit_tests_pass[jax]",
     "tests/test_backends.py",  # the three-backend parity run
-    "chapters 3-7, 11, 13",
+    SAVED_MODEL_CHAIN,
     "chapters",
     "tests/test_backends.py::test_dcgan_chapter_runs_under_jax",
     "tests/test_distribution.py",
