@@ -30,6 +30,7 @@ from __future__ import annotations
 import functools
 
 import keras
+from keras import ops
 
 # The variables of the model whose JAX train step is running: `minimize`
 # needs them to build the pure function it differentiates.
@@ -135,16 +136,39 @@ def per_replica_draw(draw, batch_size):
         draw: a callable `n -> tensor` whose first axis has size n.
         batch_size: this replica's batch size.
     """
-    if keras.backend.backend() != "tensorflow":
-        return draw(batch_size)
-    import tensorflow as tf
-
-    context = tf.distribute.get_replica_context()
-    replicas = 1 if context is None else context.num_replicas_in_sync
+    context, replicas = _tensorflow_replicas()
     if replicas == 1:
         return draw(batch_size)
     start = context.replica_id_in_sync_group * batch_size
     return draw(replicas * batch_size)[start : start + batch_size]
+
+
+def _tensorflow_replicas():
+    """The `tf.distribute` replica context and its replica count (None, 1 outside one)."""
+    if keras.backend.backend() != "tensorflow":
+        return None, 1
+    import tensorflow as tf
+
+    context = tf.distribute.get_replica_context()
+    return context, 1 if context is None else context.num_replicas_in_sync
+
+
+def batch_mean(x):
+    """The mean of `x` over its first axis, over the global batch on every replica.
+
+    Under `tf.distribute.MirroredStrategy` a replica holds its share of the
+    batch, so a plain mean is the share's; here the replicas' means (of equal
+    shares) are averaged with an all-reduce, which gradients flow through. On one
+    device, on JAX (one program for the global batch) and on PyTorch it is
+    `ops.mean(x, axis=0)`.
+    """
+    mean = ops.mean(x, axis=0)
+    context, replicas = _tensorflow_replicas()
+    if replicas == 1:
+        return mean
+    import tensorflow as tf
+
+    return context.all_reduce(tf.distribute.ReduceOp.MEAN, mean)
 
 
 def _loss_of(result):

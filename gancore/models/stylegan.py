@@ -47,7 +47,7 @@ import numpy as np
 from keras import layers, ops
 
 from gancore import losses
-from gancore.gradients import minimize, per_replica_draw
+from gancore.gradients import batch_mean, minimize, per_replica_draw
 from gancore.models.gan import GAN
 from gancore.models.networks import batch_norm_layers
 from gancore.models.progressive import PixelNormalization
@@ -225,14 +225,16 @@ class MinibatchStdDev(layers.Layer):
     {cite}`karras2018progressive` (the paper takes it over groups of four; over
     the whole batch it works with any batch size). A generator that draws one
     image for every z gives a zero there, which a real batch never has. Without
-    it, and without BatchNorm, the discriminator judges each image alone. (It
-    does not cure the StyleGAN here: that still collapses by 600 steps, while
-    chapter 4's DCGAN generator trains against this discriminator.)
+    it, and without BatchNorm, the discriminator judges each image alone. On
+    several TensorFlow replicas the spread is still the global batch's
+    (`gradients.batch_mean`), so the step is the one a single device takes.
     """
 
     def call(self, x):
-        # sqrt(var + eps), not ops.std: the square root's slope is infinite at zero spread.
-        spread = ops.mean(ops.sqrt(ops.var(x, axis=0) + 1e-8))  # one number for the batch
+        mean = batch_mean(x)
+        variance = batch_mean(ops.square(x - mean))
+        # sqrt(var + eps), not a plain std: the square root's slope is infinite at zero spread.
+        spread = ops.mean(ops.sqrt(variance + 1e-8))  # one number for the batch
         return ops.concatenate([x, ops.ones_like(x[..., :1]) * spread], axis=-1)
 
     def compute_output_shape(self, input_shape):
