@@ -1,6 +1,6 @@
 """Trains every gancore model for a few steps on the current backend; run by test_backends.py.
 
-    KERAS_BACKEND=jax python -m tests.backend_parity OUT_DIR
+    KERAS_BACKEND=jax python -m tests.backend_parity OUT_DIR [MODEL ...]
 
 Keras's random streams differ by backend by design (TensorFlow, JAX and
 PyTorch each have their own generator), so for a like-for-like comparison
@@ -28,12 +28,18 @@ import tensorflow as tf
 
 from gancore.models import networks
 from gancore.models.gan import GAN, ConditionalGAN
+from gancore.models.progressive import (
+    ProgressiveDiscriminator,
+    ProgressiveGAN,
+    ProgressiveGenerator,
+)
 from gancore.models.stylegan import (
     StyleGAN,
     mapping_network,
     style_discriminator,
     synthesis_network,
 )
+from gancore.models.super_resolution import SuperResolutionGAN, super_resolution_network
 from gancore.models.vae import VAE, ConditionalVAE, build_decoder, build_encoder
 from gancore.models.wgan import WGAN
 
@@ -71,12 +77,13 @@ def set_weights_from_numpy(model, seed=0):
 def models(names=None):
     """name -> (model, fit inputs, batch size, noise for sampling, labels for sampling).
 
-    Builds the models named in `names` (all seven when None).
+    Builds the models named in `names` (all of them when None).
     """
     rng = np.random.default_rng(0)
     tanh_images = rng.uniform(-1, 1, (2 * 4 * BATCH, 28, 28, 1)).astype("float32")
     unit_images = (tanh_images + 1) / 2
     labels = rng.integers(0, 10, len(tanh_images))
+    low_res = unit_images.reshape(-1, 14, 2, 14, 2, 1).mean(axis=(2, 4))  # 2x2 block means
     gan_noise = rng.standard_normal((6, LATENT)).astype("float32")
     vae_noise = rng.standard_normal((6, 2)).astype("float32")
     sample_labels = np.arange(6) % 10
@@ -129,6 +136,28 @@ def models(names=None):
             gan_noise,
             None,
         ),
+        "progressive": (  # at 14x14, halfway through fading in its second block
+            lambda: ProgressiveGAN(
+                ProgressiveGenerator(LATENT, filters=(8, 8, 4), stage=1),
+                ProgressiveDiscriminator(filters=(8, 8, 4), stage=1),
+                fade_steps=4,
+            ),
+            (tanh_images,),
+            BATCH,
+            gan_noise,
+            None,
+        ),
+        "srgan": (  # samples: the upsampler applied to six low-resolution images
+            lambda: SuperResolutionGAN(
+                super_resolution_network(filters=8, blocks=1),
+                networks.dcgan_discriminator(width=8),
+                adversarial_weight=0.1,
+            ),
+            (low_res, unit_images),
+            BATCH,
+            low_res[:6],
+            None,
+        ),
         "vae": (
             lambda: VAE(
                 build_encoder(2, hidden_units=32), build_decoder(2, hidden_units=32), seed=1
@@ -158,6 +187,14 @@ def models(names=None):
     }
 
 
+def samples(model, noise, labels=None):
+    """What the model draws from fixed inputs: `generate` for the generative models, the
+    upsampled images for the super-resolution GAN (whose inputs are low-resolution images)."""
+    if isinstance(model, SuperResolutionGAN):
+        return keras.ops.convert_to_numpy(model(noise))
+    return model.generate(noise, labels=labels)
+
+
 def batches(inputs, batch_size):
     """The same batch at every step, with a static shape on every backend (remainder dropped)."""
     dataset = tf.data.Dataset.from_tensor_slices(inputs).batch(batch_size, drop_remainder=True)
@@ -175,7 +212,7 @@ def train(model, inputs, batch_size, steps=STEPS):
     return {k: [float(v) for v in values] for k, values in history.history.items()}
 
 
-def main(out: Path) -> None:
+def main(out: Path, names=None) -> None:
     keras.random.normal, keras.random.uniform = fixed_normal, fixed_uniform
     backend = keras.backend.backend()
     devices = keras.distribution.list_devices() if backend == "jax" else ["one"]
@@ -183,21 +220,23 @@ def main(out: Path) -> None:
         keras.distribution.set_distribution(keras.distribution.DataParallel(devices=devices))
     (out / f"{backend}.devices").write_text(str(len(devices)))
     losses, arrays = {}, {}
-    for name, (model, inputs, batch_size, noise, sample_labels) in models().items():
+    for name, (model, inputs, batch_size, noise, sample_labels) in models(names).items():
         losses[name] = train(model, inputs, batch_size)
-        arrays[f"{name}/samples"] = model.generate(noise, labels=sample_labels)
+        arrays[f"{name}/samples"] = samples(model, noise, sample_labels)
         model.save(out / f"{backend}_{name}.keras")
         for path in sorted(out.glob(f"*_{name}.keras")):
             origin = path.name.split("_")[0]
             if origin != backend:
                 loaded = keras.models.load_model(path, safe_mode=True)
-                arrays[f"{name}/loaded_from_{origin}"] = loaded.generate(
-                    noise, labels=sample_labels
-                )
+                arrays[f"{name}/loaded_from_{origin}"] = samples(loaded, noise, sample_labels)
+    # Keras's bicubic resize of one fixed image (it differs on PyTorch: test_backends.py).
+    image = np.random.default_rng(0).uniform(size=(1, 14, 14, 1)).astype("float32")
+    resized = keras.ops.image.resize(image, (28, 28), interpolation="bicubic")
+    arrays["bicubic_resize"] = keras.ops.convert_to_numpy(resized)
     (out / f"{backend}.json").write_text(json.dumps(losses, indent=1))
     np.savez(out / f"{backend}.npz", **arrays)
     print(f"{backend}: trained and saved {len(losses)} models")
 
 
 if __name__ == "__main__":
-    main(Path(sys.argv[1]))
+    main(Path(sys.argv[1]), sys.argv[2:] or None)

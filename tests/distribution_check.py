@@ -143,7 +143,7 @@ def train_models(names=MODELS, replicas=1, synchronized_batch_norm=False, save_d
             inputs = critic_slices_across_replicas(inputs, batch_size, replicas, model.n_critic)
         results[name] = {
             "losses": backend_parity.train(model, inputs, batch_size),
-            "samples": model.generate(noise, labels=labels).ravel().tolist(),
+            "samples": backend_parity.samples(model, noise, labels).ravel().tolist(),
         }
         if save_dir is not None:
             model.save(save_dir / f"{name}.keras")
@@ -159,7 +159,7 @@ def reload(path, steps=0):
         batches = backend_parity.batches(inputs, batch_size)
         history = model.fit(batches, epochs=steps, steps_per_epoch=1, verbose=0).history
     return {
-        "samples": model.generate(noise, labels=labels).ravel().tolist(),
+        "samples": backend_parity.samples(model, noise, labels).ravel().tolist(),
         "losses": {k: [float(x) for x in v] for k, v in history.items()},
     }
 

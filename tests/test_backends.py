@@ -30,6 +30,16 @@ OTHER_BACKENDS = BACKENDS[1:]
 LOSS_RTOL, LOSS_ATOL = 1e-3, 1e-4
 TRAINED_SAMPLES_ATOL = 2e-3
 LOADED_SAMPLES_ATOL = 1e-5
+# Keras's bicubic resize on PyTorch is PyTorch's (kernel a = -0.75); on TensorFlow and JAX
+# it is Keys' (a = -0.5): the same 14x14 image upsampled differs by up to 0.07. The
+# super-resolution network's skip path is that resize, so on PyTorch it computes another
+# function from the same weights. Its losses and samples there are compared with nothing;
+# `test_bicubic_resize_is_what_differs_on_pytorch` pins the cause.
+DIFFERS_BY_BACKEND = {("torch", "srgan")}
+MODELS = {
+    "gan", "conditional_gan", "wgan_clip", "wgan_gp", "stylegan", "progressive", "srgan",
+    "vae", "conditional_vae",
+}  # fmt: skip
 # The unit tests re-run under JAX and PyTorch: those that exercise code that differs by
 # backend and that the parity run above does not already cover. That code is
 # `gancore.gradients` (tape / torch.autograd / jax.grad in a StatelessScope, and
@@ -111,11 +121,11 @@ def parity_runs(tmp_path_factory):
 def test_losses_match_tensorflow_step_by_step(parity_runs, backend):
     losses, _, _ = parity_runs
     reference = losses["tensorflow"]
-    assert set(losses[backend]) == set(reference) == {
-        "gan", "conditional_gan", "wgan_clip", "wgan_gp", "stylegan", "vae", "conditional_vae",
-    }  # fmt: skip
+    assert set(losses[backend]) == set(reference) == MODELS
     for model, trackers in reference.items():
         assert set(losses[backend][model]) == set(trackers), model
+        if (backend, model) in DIFFERS_BY_BACKEND:
+            continue
         for name, values in trackers.items():
             np.testing.assert_allclose(
                 losses[backend][model][name],
@@ -130,6 +140,8 @@ def test_losses_match_tensorflow_step_by_step(parity_runs, backend):
 def test_trained_models_sample_the_same_images(parity_runs, backend):
     _, arrays, _ = parity_runs
     for key, samples in arrays["tensorflow"].items():
+        if "/" not in key or (backend, key.split("/")[0]) in DIFFERS_BY_BACKEND:
+            continue  # the resize probe has a test of its own
         np.testing.assert_allclose(
             arrays[backend][key], samples, atol=TRAINED_SAMPLES_ATOL, err_msg=f"{key} on {backend}"
         )
@@ -145,16 +157,23 @@ def test_keras_files_load_and_sample_on_every_other_backend(parity_runs):
     checked = 0
     for backend in BACKENDS:
         for key, loaded in arrays[backend].items():
-            model, kind = key.split("/")
-            if kind.startswith("loaded_from_"):
+            model, _, kind = key.partition("/")
+            if kind.startswith("loaded_from_") and (backend, model) not in DIFFERS_BY_BACKEND:
                 origin = kind.removeprefix("loaded_from_")
                 saved = arrays[origin][f"{model}/samples"]
                 np.testing.assert_allclose(
                     loaded, saved, atol=LOADED_SAMPLES_ATOL, err_msg=f"{origin} -> {backend}"
                 )
                 checked += 1
-    # tensorflow -> jax, tensorflow -> torch, jax -> torch, for seven models.
-    assert checked == 3 * 7
+    # tensorflow -> jax, tensorflow -> torch, jax -> torch, for every model (but srgan on torch).
+    assert checked == 3 * len(MODELS) - 2
+
+
+def test_bicubic_resize_is_what_differs_on_pytorch(parity_runs):
+    _, arrays, _ = parity_runs
+    resized = {backend: arrays[backend]["bicubic_resize"] for backend in BACKENDS}
+    np.testing.assert_allclose(resized["jax"], resized["tensorflow"], atol=1e-6)
+    assert np.abs(resized["torch"] - resized["tensorflow"]).max() > 0.01
 
 
 @pytest.mark.parametrize("backend", OTHER_BACKENDS)
