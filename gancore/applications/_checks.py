@@ -32,3 +32,13 @@ def check_fraction(name: str, value, low: float = 0.0, high: float = 1.0) -> flo
     if not np.isscalar(value) or not low <= value <= high:
         raise ValueError(f"Expected {low:g} <= {name} <= {high:g}. Received: {name}={value}.")
     return float(value)
+
+
+def check_nonnegative(name: str, value, label: str | None = None, unit: str = "") -> float:
+    """`value` as a float after checking it is a number >= 0 (NaN fails).
+
+    `label` names it in words in the message, `unit` follows the bound (e.g. " (pixels)").
+    """
+    if not np.isscalar(value) or not value >= 0:
+        raise ValueError(f"Expected {label or name} >= 0{unit}. Received: {name}={value}.")
+    return float(value)

@@ -41,7 +41,7 @@ import numpy as np
 from keras import layers
 from scipy import ndimage
 
-from gancore.applications._checks import check_fraction, check_integer
+from gancore.applications._checks import check_fraction, check_integer, check_nonnegative
 from gancore.applications.inpainting import project_to_range
 from gancore.images import UNIT_RANGE, check_images
 
@@ -58,8 +58,7 @@ def add_gaussian_noise(images, std: float, seed=0) -> np.ndarray:
         seed: an int, or a `np.random.Generator` to draw from.
     """
     images = check_images(images, UNIT_RANGE)
-    if not np.isscalar(std) or not std >= 0:
-        raise ValueError(f"Expected a noise std >= 0. Received: std={std}.")
+    std = check_nonnegative("std", std, label="a noise std")
     noise = np.random.default_rng(seed).standard_normal(images.shape, dtype="float32")
     return np.clip(images + std * noise, 0.0, 1.0)
 
@@ -103,8 +102,7 @@ def gaussian_blur(images, sigma: float) -> np.ndarray:
     mirroring. `sigma = 0` returns the images unchanged.
     """
     images = check_images(images, value_range=None)
-    if not np.isscalar(sigma) or not sigma >= 0:
-        raise ValueError(f"Expected sigma >= 0 (pixels). Received: sigma={sigma}.")
+    sigma = check_nonnegative("sigma", sigma, unit=" (pixels)")
     return ndimage.gaussian_filter(images, sigma=(0, sigma, sigma, 0), mode="reflect")
 
 
