@@ -19,7 +19,9 @@ backend = sys.argv[1]
 os.environ["KERAS_BACKEND"] = backend
 os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
 if backend == "jax":
-    os.environ["XLA_FLAGS"] = "--xla_force_host_platform_device_count=2"
+    # Kept beside the flags the caller set (test_backends.run_under's faster compile).
+    flags = os.environ.get("XLA_FLAGS", "")
+    os.environ["XLA_FLAGS"] = f"{flags} --xla_force_host_platform_device_count=2".strip()
 
 import contextlib  # noqa: E402
 import tempfile  # noqa: E402

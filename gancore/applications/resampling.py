@@ -44,7 +44,8 @@ def upsample(
         images: (n, h, w, c) in `value_range`.
         factor: the scale factor.
         method: "nearest" (copy each pixel into a block), "bilinear" or
-            "bicubic" (Keys' cubic convolution, the usual baseline).
+            "bicubic" (Keys' cubic convolution, the usual baseline; on the
+            PyTorch backend Keras uses PyTorch's own cubic kernel instead).
         value_range: clip to this range: bicubic overshoots at sharp edges.
     """
     if method not in INTERPOLATIONS:
